@@ -1,0 +1,218 @@
+"""The canonical span model every codec converts to and from.
+
+Mirrors Jaeger's domain model: 128-bit trace ids (high 64 bits zero for 64-bit ids), 64-bit span
+ids, times and durations in integer microseconds. Slotted and positional so that codecs on the
+hot path build them cheaply; nothing here knows a wire format.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+__all__ = [
+    "ValueType",
+    "SpanRefType",
+    "KeyValue",
+    "Log",
+    "SpanRef",
+    "Process",
+    "Span",
+    "Trace",
+    "DependencyLink",
+    "trace_id_to_hex",
+    "span_id_to_hex",
+    "trace_id_from_hex",
+    "span_id_from_hex",
+    "MAX_TRACE_ID",
+    "MAX_SPAN_ID",
+    "FLAG_SAMPLED",
+    "FLAG_DEBUG",
+    "FLAG_FIREHOSE",
+]
+
+MAX_TRACE_ID = (1 << 128) - 1
+MAX_SPAN_ID = (1 << 64) - 1
+_LOW_MASK = (1 << 64) - 1
+
+FLAG_SAMPLED = 1
+FLAG_DEBUG = 2
+FLAG_FIREHOSE = 8
+
+
+class ValueType(enum.IntEnum):
+    """Tag value types, numbered as api_v2 `ValueType` (not thrift's `TagType`)."""
+
+    STRING = 0
+    BOOL = 1
+    INT64 = 2
+    FLOAT64 = 3
+    BINARY = 4
+
+
+class SpanRefType(enum.IntEnum):
+    CHILD_OF = 0
+    FOLLOWS_FROM = 1
+
+
+Value = str | bool | int | float | bytes
+
+
+@dataclass(slots=True)
+class KeyValue:
+    """A typed tag or log field; `value`'s Python type matches `v_type`."""
+
+    key: str
+    v_type: ValueType
+    value: Value
+
+    def as_string(self) -> str:
+        """The value as Jaeger's `AsString` renders it; tag search compares against this."""
+        t = self.v_type
+        v = self.value
+        if t == ValueType.STRING:
+            return v  # type: ignore[return-value]
+        if t == ValueType.BOOL:
+            return "true" if v else "false"
+        if t == ValueType.INT64:
+            return str(v)
+        if t == ValueType.FLOAT64:
+            return _format_g10(float(v))
+        return bytes(v).hex()  # type: ignore[arg-type]
+
+
+def _format_g10(f: float) -> str:
+    # Go's strconv.FormatFloat(f, 'g', 10, 64) drops trailing zeros just like Python's %g.
+    s = "%.10g" % f
+    if "e" in s:
+        mant, exp = s.split("e")
+        sign = exp[0]
+        digits = exp[1:].lstrip("0")
+        if len(digits) < 2:
+            digits = digits.rjust(2, "0")
+        s = f"{mant}e{sign}{digits}"
+    return s
+
+
+@dataclass(slots=True)
+class Log:
+    timestamp: int  # µs since epoch
+    fields: list[KeyValue]
+
+
+@dataclass(slots=True)
+class SpanRef:
+    ref_type: SpanRefType
+    trace_id: int
+    span_id: int
+
+
+@dataclass(slots=True)
+class Process:
+    """Shared by every span of one batch: codecs build one per resource/batch, not per span."""
+
+    service_name: str
+    tags: list[KeyValue] = field(default_factory=list)
+
+    def key(self) -> tuple[object, ...]:
+        """A hashable identity: equal processes share one `pN` id in the query JSON."""
+        return (self.service_name, tuple((t.key, int(t.v_type), t.value) for t in self.tags))
+
+
+@dataclass(slots=True)
+class Span:
+    trace_id: int
+    span_id: int
+    operation_name: str
+    references: list[SpanRef]
+    flags: int
+    start_time: int  # µs since epoch
+    duration: int  # µs
+    tags: list[KeyValue]
+    logs: list[Log]
+    process: Process
+    warnings: list[str] | None = None
+
+    @property
+    def parent_span_id(self) -> int:
+        """Jaeger's rule: the first same-trace CHILD_OF, else the first same-trace FOLLOWS_FROM."""
+        follows = 0
+        for ref in self.references:
+            if ref.trace_id != self.trace_id:
+                continue
+            if ref.ref_type == SpanRefType.CHILD_OF:
+                return ref.span_id
+            if not follows:
+                follows = ref.span_id
+        return follows
+
+    def tag(self, key: str) -> KeyValue | None:
+        for kv in self.tags:
+            if kv.key == key:
+                return kv
+        return None
+
+    @property
+    def span_kind(self) -> str:
+        """The `span.kind` tag when it is one of Jaeger's kinds, else ''."""
+        kv = self.tag("span.kind")
+        if kv is not None and kv.value in _SPAN_KINDS:
+            return kv.value
+        return ""
+
+
+_SPAN_KINDS = frozenset({"client", "server", "producer", "consumer", "internal"})
+
+
+@dataclass(slots=True)
+class Trace:
+    spans: list[Span]
+    warnings: list[str] | None = None
+
+    @property
+    def trace_id(self) -> int:
+        return self.spans[0].trace_id if self.spans else 0
+
+
+@dataclass(slots=True, frozen=True)
+class DependencyLink:
+    parent: str
+    child: str
+    call_count: int
+    source: str = ""
+
+
+def trace_id_to_hex(trace_id: int) -> str:
+    """16 hex digits when the high 64 bits are zero, else 32, as Jaeger renders them."""
+    if trace_id >> 64:
+        return f"{trace_id:032x}"
+    return f"{trace_id:016x}"
+
+
+def span_id_to_hex(span_id: int) -> str:
+    return f"{span_id:016x}"
+
+
+def trace_id_from_hex(s: str) -> int:
+    """Parse 1..32 hex digits (Jaeger accepts short ids and left-pads); ValueError otherwise."""
+    if not 0 < len(s) <= 32 or not _is_hex(s):
+        raise ValueError(f"malformed trace id {s!r}: expected 1 to 32 hex characters")
+    return int(s, 16)
+
+
+def span_id_from_hex(s: str) -> int:
+    if not 0 < len(s) <= 16 or not _is_hex(s):
+        raise ValueError(f"malformed span id {s!r}: expected 1 to 16 hex characters")
+    return int(s, 16)
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _is_hex(s: str) -> bool:
+    return all(c in _HEX for c in s)
+
+
+def split_trace_id(trace_id: int) -> tuple[int, int]:
+    """(high, low) unsigned 64-bit halves."""
+    return trace_id >> 64, trace_id & _LOW_MASK
