@@ -1,0 +1,96 @@
+"""The storage seam: every backend implements these small interfaces.
+
+All methods are coroutines so that network backends (Elasticsearch) and in-process ones (memory,
+sqlite) look the same to the collector and the query service.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pyjaeger.model import DependencyLink, Span, Trace
+
+__all__ = [
+    "TraceQuery",
+    "Operation",
+    "SpanWriter",
+    "SpanReader",
+    "DependencyReader",
+    "StorageError",
+    "DEFAULT_NUM_TRACES",
+]
+
+DEFAULT_NUM_TRACES = 100
+
+
+class StorageError(Exception):
+    """A backend failed; the query API answers 500 and the collector counts a failed save."""
+
+
+@dataclass(slots=True)
+class TraceQuery:
+    """Search conditions; a trace matches when at least one span meets all of them at once.
+
+    Tags are matched against span tags, process tags and log fields by the value's string
+    form (`KeyValue.as_string`). Times are µs since epoch, inclusive on both ends; durations are
+    µs, inclusive. `num_traces` <= 0 means no limit.
+    """
+
+    service_name: str = ""
+    operation_name: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    start_time_min: int | None = None
+    start_time_max: int | None = None
+    duration_min: int | None = None
+    duration_max: int | None = None
+    num_traces: int = DEFAULT_NUM_TRACES
+
+
+@dataclass(slots=True, frozen=True)
+class Operation:
+    name: str
+    span_kind: str  # "" when the spans carry no valid span.kind
+
+
+class SpanWriter(abc.ABC):
+    @abc.abstractmethod
+    async def write_spans(self, spans: Sequence[Span]) -> None:
+        """Store a batch. Spans of one trace may arrive over many calls, in any order."""
+
+
+class SpanReader(abc.ABC):
+    @abc.abstractmethod
+    async def get_trace(self, trace_id: int) -> Trace | None:
+        """All stored spans of the trace, or None when there are none."""
+
+    @abc.abstractmethod
+    async def get_services(self) -> list[str]:
+        """Service names seen, sorted."""
+
+    @abc.abstractmethod
+    async def get_operations(self, service: str, span_kind: str = "") -> list[Operation]:
+        """(name, span kind) pairs of the service; span_kind '' means every kind."""
+
+    @abc.abstractmethod
+    async def find_trace_ids(self, query: TraceQuery) -> list[int]:
+        """Ids of matching traces, newest first, at most `query.num_traces`."""
+
+    async def find_traces(self, query: TraceQuery) -> list[Trace]:
+        """Matching traces whole (every span, not only those that matched), newest first."""
+        traces = []
+        for tid in await self.find_trace_ids(query):
+            trace = await self.get_trace(tid)
+            if trace is not None:
+                traces.append(trace)
+        return traces
+
+
+class DependencyReader(abc.ABC):
+    @abc.abstractmethod
+    async def get_dependencies(self, end_ts: int, lookback: int) -> list[DependencyLink]:
+        """Parent-service → child-service call counts from spans in (end_ts - lookback, end_ts].
+
+        Both arguments are µs.
+        """

@@ -1,0 +1,5 @@
+"""The bounded, indexed in-memory span store."""
+
+from pyjaeger.storage.memory.store import MemoryStore
+
+__all__ = ["MemoryStore"]

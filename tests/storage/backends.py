@@ -1,0 +1,106 @@
+"""The storage backends the conformance suite runs against, and what each of them can do.
+
+Adding a backend is one entry in `BACKENDS`: an async factory that takes `max_traces` and returns a
+`Backend` whose store is empty and private to the caller (a fresh file, a fresh index prefix), so
+that tests never see each other's spans. A factory whose backend is unavailable here (no
+Elasticsearch server) calls `pytest.skip`. The cases never change for a new backend; its
+documented exceptions to the contract go into its `Capabilities`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from pyjaeger.model import Span
+from pyjaeger.storage.base import DependencyReader, SpanReader, SpanWriter
+
+__all__ = ["BACKENDS", "Backend", "BackendFactory", "Capabilities", "settle", "wait_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """A backend's documented exceptions to the storage contract; the defaults are the contract."""
+
+    # Operations carry their span kind and get_operations filters by it. Elasticsearch stores
+    # no kind: every operation comes back with kind "" and the filter is ignored (jaeger#1923).
+    span_kind_in_operations: bool = True
+    # Writes become readable only after a while (the Elasticsearch refresh interval): tests wait
+    # for written data to show before they query it.
+    refresh_lag: bool = False
+    # make(max_traces=N) keeps only the N newest traces.
+    evicts_at_max_traces: bool = True
+    # get_dependencies derives links from the stored spans, rather than from links an external
+    # job stored (spark-dependencies for Elasticsearch).
+    dependencies_from_spans: bool = True
+    # How long `settle` waits for written data to show, in seconds.
+    settle_timeout: float = 30.0
+
+
+@dataclass(slots=True)
+class Backend:
+    name: str
+    writer: SpanWriter
+    reader: SpanReader
+    deps: DependencyReader
+    close: Callable[[], Awaitable[None]]
+    caps: Capabilities = field(default_factory=Capabilities)
+
+
+BackendFactory = Callable[[int], Awaitable[Backend]]
+
+
+async def _memory(max_traces: int) -> Backend:
+    # Imported here so that a backend that fails to import fails its own tests, not collection.
+    from pyjaeger.storage.memory import MemoryStore
+
+    store = MemoryStore(max_traces=max_traces)
+    return Backend("memory", store, store, store, store.close)
+
+
+BACKENDS: dict[str, BackendFactory] = {
+    "memory": _memory,
+}
+
+
+async def wait_for(
+    predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0, interval: float = 0.05
+) -> None:
+    """Await `predicate` until it returns True; AssertionError after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await predicate():
+        if loop.time() >= deadline:
+            raise AssertionError(f"still false after {timeout}s: {predicate.__qualname__}")
+        await asyncio.sleep(interval)
+
+
+async def settle(backend: Backend, stored: Iterable[Span], gone: Iterable[int] = ()) -> None:
+    """Wait until a backend with refresh lag shows what was written.
+
+    `stored` is every span the store must now hold for the traces concerned, `gone` the ids of
+    traces it must no longer hold. A backend without refresh lag must show writes at once, so
+    there is nothing to wait for: the test's own reads check it.
+    """
+    if not backend.caps.refresh_lag:
+        return
+    want: dict[int, set[int]] = {}
+    services = set()
+    for s in stored:
+        want.setdefault(s.trace_id, set()).add(s.span_id)
+        services.add(s.process.service_name)
+    gone = list(gone)
+    reader = backend.reader
+
+    async def shown() -> bool:
+        for trace_id, span_ids in want.items():
+            trace = await reader.get_trace(trace_id)
+            if trace is None or {s.span_id for s in trace.spans} != span_ids:
+                return False
+        for trace_id in gone:
+            if await reader.get_trace(trace_id) is not None:
+                return False
+        return services <= set(await reader.get_services())
+
+    await wait_for(shown, timeout=backend.caps.settle_timeout)

@@ -1,0 +1,63 @@
+"""Fixtures of the storage conformance suite: one backend per entry of `backends.BACKENDS`."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from backends import Backend
+
+DEFAULT_MAX_TRACES = 100_000
+
+
+def _sibling(name: str) -> ModuleType:
+    """Import tests/storage/<name>.py once. Under --import-mode=importlib and without an
+    `__init__.py` nothing here is importable by name; this keeps one module object per file,
+    shared with test_conformance.py, which loads it the same way."""
+    key = f"_pyjaeger_storage_suite_{name}"
+    module = sys.modules.get(key)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(key, Path(__file__).with_name(f"{name}.py"))
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module  # before exec: dataclasses look their module up
+        spec.loader.exec_module(module)
+    return module
+
+
+backends = _sibling("backends")
+
+
+@pytest.fixture(params=list(backends.BACKENDS))
+def backend_name(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+async def make_backend(backend_name: str) -> AsyncIterator[Callable[..., Awaitable[Backend]]]:
+    """A factory of empty stores of the backend under test, `make(max_traces=...)`; all closed at
+    the end of the test."""
+    made: list[Backend] = []
+
+    async def make(max_traces: int = DEFAULT_MAX_TRACES) -> Backend:
+        backend: Backend = await backends.BACKENDS[backend_name](max_traces)
+        made.append(backend)
+        return backend
+
+    yield make
+    for backend in made:
+        await backend.close()
+
+
+@pytest.fixture
+async def backend(make_backend: Callable[..., Awaitable[Backend]]) -> Backend:
+    """An empty store of the backend under test."""
+    return await make_backend()
