@@ -1,0 +1,123 @@
+"""Prometheus metrics with Jaeger's names, each process in its own registry.
+
+A registry per process (not prometheus-client's global one) so tests can build many components
+in one interpreter. Counters get prometheus-client's `_total` suffix, timers are histograms in
+seconds without a unit suffix, as in Jaeger's Prometheus factory.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+
+__all__ = ["CollectorMetrics", "QueryMetrics", "MAX_SERVICE_LABELS", "OTHER_SERVICES"]
+
+# Jaeger exposes no `_created` series; they would double every counter's output.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+# Jaeger counts at most this many distinct services per label set; the rest share one label.
+MAX_SERVICE_LABELS = 4000
+OTHER_SERVICES = "other-services"
+
+_LATENCY_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+)
+
+
+class CollectorMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.host = socket.gethostname()
+        ns = "jaeger_collector"
+        span_labels = ("debug", "format", "svc", "transport")
+        self.spans_received = Counter(
+            f"{ns}_spans_received", "Spans received", span_labels, registry=registry
+        )
+        self.spans_rejected = Counter(
+            f"{ns}_spans_rejected", "Spans rejected as invalid", span_labels, registry=registry
+        )
+        self.traces_received = Counter(
+            f"{ns}_traces_received",
+            "Traces received (counted on root spans)",
+            ("debug", "format", "sampler_type", "svc", "transport"),
+            registry=registry,
+        )
+        self.spans_saved = Counter(
+            f"{ns}_spans_saved_by_svc",
+            "Spans written to storage by service and result",
+            ("debug", "result", "svc"),
+            registry=registry,
+        )
+        self.spans_dropped = Counter(
+            f"{ns}_spans_dropped", "Spans refused because the queue was full", ("host",), registry=registry
+        ).labels(self.host)
+        self.queue_length = Gauge(
+            f"{ns}_queue_length", "Spans waiting in the queue", ("host",), registry=registry
+        ).labels(self.host)
+        self.queue_capacity = Gauge(
+            f"{ns}_queue_capacity", "Queue capacity in spans", ("host",), registry=registry
+        ).labels(self.host)
+        self.in_queue_latency = Histogram(
+            f"{ns}_in_queue_latency",
+            "Time a batch spent in the queue, seconds",
+            ("host",),
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        ).labels(self.host)
+        self.save_latency = Histogram(
+            f"{ns}_save_latency",
+            "Time to write a batch to storage, seconds",
+            ("host",),
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        ).labels(self.host)
+        self.batch_size = Gauge(
+            f"{ns}_batch_size", "Spans in the last batch written", ("host",), registry=registry
+        ).labels(self.host)
+        self._services: set[str] = set()
+
+    def svc_label(self, service: str) -> str:
+        """Bound label cardinality the way Jaeger does."""
+        if service in self._services:
+            return service
+        if len(self._services) >= MAX_SERVICE_LABELS:
+            return OTHER_SERVICES
+        self._services.add(service)
+        return service
+
+
+class QueryMetrics:
+    """Storage read metrics under Jaeger v1's query names (the ones jaeger-mixin dashboards use)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "jaeger_query_requests", "Storage read requests", ("operation", "result"), registry=registry
+        )
+        self.latency = Histogram(
+            "jaeger_query_latency",
+            "Storage read latency, seconds",
+            ("operation", "result"),
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.responses = Histogram(
+            "jaeger_query_responses",
+            "Number of items a storage read returned",
+            ("operation",),
+            buckets=(0, 1, 5, 10, 20, 50, 100, 200, 500, 1000, 1500, 5000),
+            registry=registry,
+        )

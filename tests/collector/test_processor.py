@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from pyjaeger.collector.processor import QueueFullError, SpanProcessor
+from pyjaeger.metrics import CollectorMetrics
+from pyjaeger.model import Span
+from pyjaeger.storage.base import SpanWriter
+
+
+class GatedWriter(SpanWriter):
+    """Holds every write until the gate opens, so the queue can be filled on purpose."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.written: list[Span] = []
+        self.fail = False
+
+    async def write_spans(self, spans: Sequence[Span]) -> None:
+        await self.gate.wait()
+        if self.fail:
+            raise RuntimeError("disk on fire")
+        self.written.extend(spans)
+
+
+def metric(reg: CollectorRegistry, name: str, **labels: str) -> float:
+    value = reg.get_sample_value(name, labels)
+    return 0.0 if value is None else value
+
+
+async def test_full_queue_refuses_and_counts(span: Callable[..., Any]) -> None:
+    reg = CollectorRegistry()
+    m = CollectorMetrics(reg)
+    w = GatedWriter()
+    p = SpanProcessor(w, m, queue_size=10, num_workers=2)
+    await p.start()
+    p.submit([span(1, i) for i in range(1, 7)], "otlp", "http")
+    p.submit([span(2, i) for i in range(1, 5)], "otlp", "http")
+    assert p.queue_length == 10
+    with pytest.raises(QueueFullError):
+        p.submit([span(3, 1)], "otlp", "grpc")
+    assert metric(reg, "jaeger_collector_spans_dropped_total", host=m.host) == 1
+    assert metric(reg, "jaeger_collector_queue_length", host=m.host) == 10
+    w.gate.set()
+    await p.stop()
+    assert sorted((s.trace_id, s.span_id) for s in w.written) == sorted(
+        [(1, i) for i in range(1, 7)] + [(2, i) for i in range(1, 5)]
+    )
+    assert p.queue_length == 0
+    received = metric(
+        reg,
+        "jaeger_collector_spans_received_total",
+        debug="false",
+        format="otlp",
+        svc="svc",
+        transport="http",
+    )
+    assert received == 10
+    assert (
+        metric(reg, "jaeger_collector_spans_saved_by_svc_total", debug="false", result="ok", svc="svc") == 10
+    )
+
+
+async def test_oversize_batch_enters_an_empty_queue(span: Callable[..., Any]) -> None:
+    w = GatedWriter()
+    w.gate.set()
+    p = SpanProcessor(w, CollectorMetrics(CollectorRegistry()), queue_size=2, num_workers=1)
+    await p.start()
+    p.submit([span(1, i) for i in range(1, 6)], "otlp", "http")
+    await p.stop()
+    assert len(w.written) == 5
+
+
+async def test_stop_drains_then_refuses(span: Callable[..., Any]) -> None:
+    w = GatedWriter()
+    p = SpanProcessor(w, CollectorMetrics(CollectorRegistry()), queue_size=100, num_workers=3)
+    await p.start()
+    for t in range(1, 20):
+        p.submit([span(t, 1), span(t, 2)], "otlp", "grpc")
+    stopping = asyncio.create_task(p.stop())
+    await asyncio.sleep(0.01)
+    with pytest.raises(QueueFullError):
+        p.submit([span(99, 1)], "otlp", "grpc")
+    w.gate.set()
+    await stopping
+    assert len(w.written) == 38
+
+
+async def test_storage_error_is_counted_not_raised(span: Callable[..., Any]) -> None:
+    reg = CollectorRegistry()
+    w = GatedWriter()
+    w.fail = True
+    w.gate.set()
+    p = SpanProcessor(w, CollectorMetrics(reg), queue_size=100, num_workers=1)
+    await p.start()
+    p.submit([span(1, 1, service="a")], "otlp", "grpc")
+    await p.stop()
+    assert metric(reg, "jaeger_collector_spans_saved_by_svc_total", debug="false", result="err", svc="a") == 1
+    assert p.queue_length == 0
+
+
+async def test_empty_service_name_is_sanitized(span: Callable[..., Any]) -> None:
+    w = GatedWriter()
+    w.gate.set()
+    p = SpanProcessor(w, CollectorMetrics(CollectorRegistry()), queue_size=100, num_workers=1)
+    await p.start()
+    p.submit([span(1, 1, service="")], "otlp", "http")
+    await p.stop()
+    assert w.written[0].process.service_name == "empty-service-name"
+
+
+async def test_stop_before_start_and_twice() -> None:
+    p = SpanProcessor(GatedWriter(), CollectorMetrics(CollectorRegistry()))
+    await p.stop()
+    await p.start()
+    await p.stop()
+    await p.stop()
