@@ -1,0 +1,36 @@
+"""The query service: storage reads plus the adjusters Jaeger applies before rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyjaeger.model import DependencyLink, Trace
+from pyjaeger.query.adjusters import adjust_trace
+from pyjaeger.storage.base import DependencyReader, Operation, SpanReader, TraceQuery
+
+__all__ = ["QueryService"]
+
+
+@dataclass(slots=True)
+class QueryService:
+    reader: SpanReader
+    dependencies: DependencyReader
+
+    async def get_trace(self, trace_id: int, raw: bool = False) -> Trace | None:
+        trace = await self.reader.get_trace(trace_id)
+        if trace is None or raw:
+            return trace
+        return adjust_trace(trace)
+
+    async def find_traces(self, query: TraceQuery, raw: bool = False) -> list[Trace]:
+        traces = await self.reader.find_traces(query)
+        return traces if raw else [adjust_trace(t) for t in traces]
+
+    async def get_services(self) -> list[str]:
+        return await self.reader.get_services()
+
+    async def get_operations(self, service: str, span_kind: str = "") -> list[Operation]:
+        return await self.reader.get_operations(service, span_kind)
+
+    async def get_dependencies(self, end_ts: int, lookback: int) -> list[DependencyLink]:
+        return await self.dependencies.get_dependencies(end_ts, lookback)
