@@ -1,0 +1,96 @@
+"""`pyjaeger <sub-command> [flags]`: all-in-one, collector, query."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+
+from pyjaeger import __version__
+from pyjaeger.config import Config, ConfigError
+from pyjaeger.flags import COMMANDS, add_flags, build_config
+
+__all__ = ["main", "build_parser"]
+
+log = logging.getLogger("pyjaeger")
+
+_DESCRIPTIONS = {
+    "all-in-one": "Collector, query and in-process storage in one process (Jaeger's all-in-one).",
+    "collector": "Receives spans (OTLP gRPC 4317, OTLP HTTP 4318) and writes them to storage.",
+    "query": "Serves Jaeger's HTTP JSON API on 16686 from storage.",
+}
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "fatal": logging.CRITICAL,
+    "panic": logging.CRITICAL,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pyjaeger",
+        description="A Jaeger-compatible tracing backend. Every flag can also be set through the"
+        " environment: upper case, '.' and '-' become '_' (--collector.queue-size ="
+        " COLLECTOR_QUEUE_SIZE). Flags win over the environment.",
+    )
+    parser.add_argument("--version", action="version", version=f"pyjaeger {__version__}")
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        sub = subs.add_parser(name, help=_DESCRIPTIONS[name], description=_DESCRIPTIONS[name])
+        add_flags(sub, name)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = build_config(args.command, args, os.environ if environ is None else environ)
+    except ConfigError as e:
+        parser.error(str(e))
+    logging.basicConfig(
+        level=_LEVELS[config.log_level],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if config.log_level != "debug":
+        # uvicorn logs every server start and stop at info; ours already say what listens where.
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    _use_uvloop()
+    return asyncio.run(_serve(args.command, config))
+
+
+def _use_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+async def _serve(command: str, config: Config) -> int:
+    from pyjaeger.app import App
+
+    app = App(command, config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await app.start()
+    except OSError as e:
+        log.error("%s", e)
+        return 1
+    await stop.wait()
+    log.info("shutting down")
+    await app.stop()
+    return 0

@@ -1,0 +1,148 @@
+"""HTTP (uvicorn) and gRPC (grpc.aio) servers with one lifecycle: `start()`, `stop()`.
+
+Listen sockets are bound in `start()` so a taken port fails the process at once. `stop()` is safe
+before `start()` and twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import uvicorn
+
+from pyjaeger.hostport import HostPort
+
+__all__ = ["HttpServer", "GrpcServer", "Server"]
+
+log = logging.getLogger(__name__)
+
+
+class Server:
+    name: str
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+
+def _bind_tcp(addr: HostPort) -> socket.socket:
+    family = socket.AF_INET6 if ":" in addr.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((addr.host, addr.port))
+    except OSError as e:
+        sock.close()
+        raise OSError(e.errno, f"cannot listen on {addr}: {e.strerror}") from None
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+class _Uvicorn(uvicorn.Server):
+    # The process installs its own signal handlers; uvicorn must not take them (the hook's name
+    # changed across uvicorn versions, so both are overridden).
+    def install_signal_handlers(self) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class HttpServer(Server):
+    def __init__(self, name: str, app: Any, addr: HostPort) -> None:
+        self.name = name
+        self.addr = addr
+        self._config = uvicorn.Config(
+            app,
+            access_log=False,
+            log_config=None,
+            lifespan="off",
+            http="httptools",
+            timeout_graceful_shutdown=5,
+            server_header=False,
+        )
+        self._server: _Uvicorn | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._sock: socket.socket | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._sock is not None
+        return int(self._sock.getsockname()[1])
+
+    async def start(self) -> None:
+        if self._server is not None:
+            return
+        self._sock = _bind_tcp(self.addr)
+        server = self._server = _Uvicorn(self._config)
+        task = self._task = asyncio.create_task(server.serve(sockets=[self._sock]))
+        while not server.started:
+            if task.done():
+                self._server = self._task = None
+                task.result()  # raises what stopped it
+                raise OSError(f"{self.name} did not start on {self.addr}")
+            await asyncio.sleep(0.005)
+        log.info("%s listening on %s", self.name, self.addr)
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.should_exit = True
+        if self._task is not None:
+            await self._task
+            self._task = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+class GrpcServer(Server):
+    def __init__(self, name: str, handlers: list[Any], addr: HostPort, max_message_size: int) -> None:
+        self.name = name
+        self.addr = addr
+        self._handlers = handlers
+        self._max = max_message_size
+        self._server: Any = None
+        self.port = 0
+
+    async def start(self) -> None:
+        if self._server is not None:
+            return
+        server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", self._max),
+                ("grpc.so_reuseport", 0),
+            ],
+            compression=None,
+        )
+        server.add_generic_rpc_handlers(tuple(self._handlers))
+        try:
+            self.port = server.add_insecure_port(str(self.addr))
+        except RuntimeError as e:
+            raise OSError(f"cannot listen on {self.addr}: {e}") from None
+        if self.port == 0:
+            raise OSError(f"cannot listen on {self.addr}")
+        await server.start()
+        self._server = server
+        log.info("%s listening on %s", self.name, self.addr)
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        await server.stop(grace=5)
+
+
+async def stop_all(servers: list[Server]) -> None:
+    await asyncio.gather(*(s.stop() for s in servers), return_exceptions=True)

@@ -1,0 +1,90 @@
+"""Fixtures shared by every test directory: an in-process pyjaeger on free loopback ports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from pyjaeger.app import App
+from pyjaeger.config import AdminConfig, CollectorConfig, Config, MemoryConfig, QueryConfig, StorageConfig
+from pyjaeger.hostport import HostPort
+
+LOOPBACK = HostPort("127.0.0.1", 0)
+
+
+def loopback_config(base_path: str = "/", **collector: Any) -> Config:
+    """A Config whose every listener takes a free port on 127.0.0.1."""
+    return Config(
+        collector=replace(
+            CollectorConfig(otlp_grpc_host_port=LOOPBACK, otlp_http_host_port=LOOPBACK), **collector
+        ),
+        storage=StorageConfig(memory=MemoryConfig(max_traces=1000)),
+        query=QueryConfig(http_host_port=LOOPBACK, base_path=base_path),
+        admin=AdminConfig(http_host_port=LOOPBACK),
+    )
+
+
+@pytest.fixture
+async def make_app() -> AsyncIterator[Callable[..., Any]]:
+    """Build and start an App; every app made is stopped at teardown."""
+    apps: list[App] = []
+
+    async def make(command: str = "all-in-one", config: Config | None = None, **kw: Any) -> App:
+        app = App(command, config or loopback_config(**kw))
+        await app.start()
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        await app.stop()
+
+
+def build_span(
+    trace_id: int = 1,
+    span_id: int = 1,
+    *,
+    parent: int = 0,
+    service: str = "svc",
+    operation: str = "op",
+    start: int = 1_700_000_000_000_000,
+    duration: int = 1000,
+    tags: dict[str, Any] | None = None,
+    process_tags: dict[str, Any] | None = None,
+) -> Any:
+    from pyjaeger.model import KeyValue, Process, Span, SpanRef, SpanRefType, ValueType
+
+    def kvs(d: dict[str, Any] | None) -> list[KeyValue]:
+        out = []
+        for k, v in (d or {}).items():
+            t = {
+                bool: ValueType.BOOL,
+                int: ValueType.INT64,
+                float: ValueType.FLOAT64,
+                bytes: ValueType.BINARY,
+            }
+            out.append(KeyValue(k, t.get(type(v), ValueType.STRING), v))
+        return out
+
+    refs = [SpanRef(SpanRefType.CHILD_OF, trace_id, parent)] if parent else []
+    return Span(
+        trace_id,
+        span_id,
+        operation,
+        refs,
+        1,
+        start,
+        duration,
+        kvs(tags),
+        [],
+        Process(service, kvs(process_tags)),
+    )
+
+
+@pytest.fixture
+def span() -> Callable[..., Any]:
+    """`span(trace_id, span_id, parent=, service=, operation=, start=, duration=, tags=, process_tags=)`."""
+    return build_span
