@@ -1,0 +1,466 @@
+"""Jaeger api_v2 protobuf ⇄ model: gRPC PostSpans (collector port 14250) and SamplingManager.
+
+Both directions are ingest paths (the collector decodes every PostSpans call; the agent encodes
+every span it forwards), so the span loops are written for speed: local aliases, one loop nest.
+
+Decoding follows Jaeger's rules:
+- trace ids are 16 bytes big-endian (high, then low); 8 bytes (low only) are accepted too. Span
+  ids are exactly 8 bytes. Any other length fails the whole request with a `DecodeError` naming
+  the span and field, as Jaeger's unmarshaller does. So does a missing (empty) id, which Jaeger
+  would accept as zero: a span without ids cannot be found or joined to its trace.
+- Timestamps and durations become integer µs, rounded down.
+- A span's own `process` wins; a span without one gets `batch.process`. Spans that share a process
+  share one `Process` object (spans carrying equal processes are deduplicated by their bytes).
+  With neither, the span gets `Process(NULL_PROCESS_SERVICE_NAME)`: the name Jaeger's collector
+  gives a span without a process. It is set here because the model has no "no process" value for
+  the collector's sanitizer to see later.
+- A tag or log field with a `v_type` outside `ValueType` keeps its `v_str` as a string value and
+  adds a span warning (process tags have nowhere to warn). A reference type other than
+  FOLLOWS_FROM reads as CHILD_OF, as Jaeger renders it. `process_id` is ignored: it only means
+  something inside a `Trace`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from google.protobuf.message import DecodeError as _ProtoDecodeError
+
+from pyjaeger.codecs.errors import DecodeError
+from pyjaeger.idl.api_v2 import collector_pb2, model_pb2, sampling_pb2
+from pyjaeger.model import KeyValue, Log, Process, Span, SpanRef, SpanRefType, ValueType
+
+__all__ = [
+    "COLLECTOR_SERVICE",
+    "SAMPLING_SERVICE",
+    "POST_SPANS_METHOD",
+    "GET_SAMPLING_STRATEGY_METHOD",
+    "NULL_PROCESS_SERVICE_NAME",
+    "STRATEGY_TYPES",
+    "decode_post_spans",
+    "encode_post_spans",
+    "encode_post_spans_response",
+    "batch_pb_to_spans",
+    "spans_to_batch_pb",
+    "decode_sampling_request",
+    "encode_sampling_request",
+    "decode_sampling_response",
+    "encode_sampling_response",
+]
+
+COLLECTOR_SERVICE = "jaeger.api_v2.CollectorService"
+SAMPLING_SERVICE = "jaeger.api_v2.SamplingManager"
+POST_SPANS_METHOD = f"/{COLLECTOR_SERVICE}/PostSpans"
+GET_SAMPLING_STRATEGY_METHOD = f"/{SAMPLING_SERVICE}/GetSamplingStrategy"
+
+NULL_PROCESS_SERVICE_NAME = "null-process-and-service-name"
+# Indexed by the SamplingStrategyType number.
+STRATEGY_TYPES = ("PROBABILISTIC", "RATE_LIMITING")
+
+_US = 1_000_000
+
+
+# --- spans -------------------------------------------------------------------------------------
+
+
+def decode_post_spans(data: bytes) -> list[Span]:
+    """PostSpansRequest bytes → spans; DecodeError when they do not parse or an id is malformed."""
+    req = collector_pb2.PostSpansRequest()
+    try:
+        req.ParseFromString(data)
+    except _ProtoDecodeError as e:
+        raise DecodeError(f"PostSpansRequest: {e}") from None
+    return batch_pb_to_spans(req.batch)
+
+
+def encode_post_spans(spans: Sequence[Span]) -> bytes:
+    """One PostSpansRequest holding every span; see `spans_to_batch_pb` for the process rule."""
+    req = collector_pb2.PostSpansRequest()
+    req.batch.SetInParent()  # Jaeger's Go clients always send the batch, even an empty one
+    spans_to_batch_pb(spans, req.batch)
+    return req.SerializeToString()
+
+
+def encode_post_spans_response() -> bytes:
+    """The (always empty) PostSpansResponse."""
+    return collector_pb2.PostSpansResponse().SerializeToString()
+
+
+def batch_pb_to_spans(batch: model_pb2.Batch) -> list[Span]:
+    """A parsed `Batch` → spans, by the rules in the module docstring."""
+    kv_ = KeyValue
+    log_ = Log
+    span_ = Span
+    ref_ = SpanRef
+    from_bytes = int.from_bytes
+    string, boolean, int64, float64, binary = ValueType  # members in definition order
+    child_of, follows_from = SpanRefType.CHILD_OF, SpanRefType.FOLLOWS_FROM
+    us = _US
+
+    # Keyed by the process's serialized bytes, so equal processes become one object.
+    processes: dict[bytes, Process] = {}
+    default: Process | None = None
+    if batch.HasField("process"):
+        bp = batch.process
+        default = processes[bp.SerializeToString()] = _process(bp)
+
+    spans: list[Span] = []
+    keep = spans.append
+    for i, sp in enumerate(batch.spans):
+        tid_b = sp.trace_id
+        n = len(tid_b)
+        if n != 16 and n != 8:
+            raise _id_error(f"batch.spans[{i}].trace_id", n, "16 or 8")
+        sid_b = sp.span_id
+        if len(sid_b) != 8:
+            raise _id_error(f"batch.spans[{i}].span_id", len(sid_b), "8")
+        ws = sp.warnings
+        warnings: list[str] | None = list(ws) if ws else None
+
+        refs: list[SpanRef] = []
+        for j, r in enumerate(sp.references):
+            rtid_b = r.trace_id
+            n = len(rtid_b)
+            if n != 16 and n != 8:
+                raise _id_error(f"batch.spans[{i}].references[{j}].trace_id", n, "16 or 8")
+            rsid_b = r.span_id
+            if len(rsid_b) != 8:
+                raise _id_error(f"batch.spans[{i}].references[{j}].span_id", len(rsid_b), "8")
+            refs.append(
+                ref_(
+                    follows_from if r.ref_type == 1 else child_of,
+                    from_bytes(rtid_b, "big"),
+                    from_bytes(rsid_b, "big"),
+                )
+            )
+
+        tags: list[KeyValue] = []
+        add = tags.append
+        for kv in sp.tags:
+            t = kv.v_type
+            # Ordered by how often SDKs send each type.
+            if t == 0:
+                add(kv_(kv.key, string, kv.v_str))
+            elif t == 2:
+                add(kv_(kv.key, int64, kv.v_int64))
+            elif t == 1:
+                add(kv_(kv.key, boolean, kv.v_bool))
+            elif t == 3:
+                add(kv_(kv.key, float64, kv.v_float64))
+            elif t == 4:
+                add(kv_(kv.key, binary, kv.v_binary))
+            else:
+                add(kv_(kv.key, string, kv.v_str))
+                warnings = _warn_type(warnings, "tag", kv.key, t)
+
+        logs: list[Log] = []
+        for lg in sp.logs:
+            fields: list[KeyValue] = []
+            put = fields.append
+            for kv in lg.fields:
+                t = kv.v_type
+                if t == 0:
+                    put(kv_(kv.key, string, kv.v_str))
+                elif t == 2:
+                    put(kv_(kv.key, int64, kv.v_int64))
+                elif t == 1:
+                    put(kv_(kv.key, boolean, kv.v_bool))
+                elif t == 3:
+                    put(kv_(kv.key, float64, kv.v_float64))
+                elif t == 4:
+                    put(kv_(kv.key, binary, kv.v_binary))
+                else:
+                    put(kv_(kv.key, string, kv.v_str))
+                    warnings = _warn_type(warnings, "log field", kv.key, t)
+            ts = lg.timestamp
+            logs.append(log_(ts.seconds * us + ts.nanos // 1000, fields))
+
+        if sp.HasField("process"):
+            p = sp.process
+            key = p.SerializeToString()
+            process = processes.get(key)
+            if process is None:
+                process = processes[key] = _process(p)
+        elif default is not None:
+            process = default
+        else:
+            process = default = Process(NULL_PROCESS_SERVICE_NAME, [])
+
+        st = sp.start_time
+        d = sp.duration
+        keep(
+            span_(
+                from_bytes(tid_b, "big"),
+                from_bytes(sid_b, "big"),
+                sp.operation_name,
+                refs,
+                sp.flags,
+                st.seconds * us + st.nanos // 1000,
+                d.seconds * us + d.nanos // 1000,
+                tags,
+                logs,
+                process,
+                warnings,
+            )
+        )
+    return spans
+
+
+def _id_error(field: str, got: int, expected: str) -> DecodeError:
+    return DecodeError(f"PostSpansRequest: {field}: expected {expected} bytes, got {got}")
+
+
+def _warn_type(warnings: list[str] | None, what: str, key: str, v_type: int) -> list[str]:
+    msg = f"{what} {key!r} has unknown v_type {v_type}; kept its v_str as a string"
+    if warnings is None:
+        return [msg]
+    warnings.append(msg)
+    return warnings
+
+
+_VALUE_FIELDS = ("v_str", "v_bool", "v_int64", "v_float64", "v_binary")
+
+
+def _process(p: model_pb2.Process) -> Process:
+    # Once per distinct process per request, so clarity over speed; unknown types read as strings.
+    tags = []
+    for kv in p.tags:
+        t = kv.v_type
+        if 0 <= t < len(_VALUE_FIELDS):
+            tags.append(KeyValue(kv.key, ValueType(t), getattr(kv, _VALUE_FIELDS[t])))
+        else:
+            tags.append(KeyValue(kv.key, ValueType.STRING, kv.v_str))
+    return Process(p.service_name, tags)
+
+
+def spans_to_batch_pb(spans: Sequence[Span], batch: model_pb2.Batch | None = None) -> model_pb2.Batch:
+    """Spans → a `Batch` (filled into `batch` when given, e.g. a request's field).
+
+    `batch.process` is the first span's process; a later span carries its own `process` only when
+    its process is neither that object nor equal to it. Trace ids are always written as 16 bytes.
+    Values outside the wire types (an int beyond int64, an id beyond 128/64 bits) raise
+    ValueError or OverflowError: the model never holds them when it came from a decoder.
+    """
+    if batch is None:
+        batch = model_pb2.Batch()
+    if not spans:
+        return batch
+    first = spans[0].process
+    batch.process.SetInParent()  # present even when empty: "no process" means something else
+    _fill_process(batch.process, first)
+
+    # Per-call caches keyed by object id: the spans keep every process alive until we return.
+    same = {id(first)}
+    own: dict[int, model_pb2.Process] = {}
+    pb_refs = (model_pb2.CHILD_OF, model_pb2.FOLLOWS_FROM)
+    add_kvs = _add_kvs
+    us = _US
+    add_span = batch.spans.add
+    for span in spans:
+        o = add_span(
+            trace_id=span.trace_id.to_bytes(16, "big"),
+            span_id=span.span_id.to_bytes(8, "big"),
+            operation_name=span.operation_name,
+            flags=span.flags,
+        )
+        if span.references:
+            add_ref = o.references.add
+            for ref in span.references:
+                add_ref(
+                    trace_id=ref.trace_id.to_bytes(16, "big"),
+                    span_id=ref.span_id.to_bytes(8, "big"),
+                    ref_type=pb_refs[ref.ref_type],
+                )
+        start = span.start_time
+        st = o.start_time
+        st.seconds = start // us
+        st.nanos = start % us * 1000
+        duration = span.duration
+        du = o.duration
+        if duration >= 0:
+            du.seconds = duration // us
+            du.nanos = duration % us * 1000
+        else:
+            # A Duration's seconds and nanos share the sign, so split the magnitude.
+            du.seconds = -(-duration // us)
+            du.nanos = -(-duration % us * 1000)
+        if span.tags:
+            add_kvs(o.tags.add, span.tags)
+        if span.logs:
+            add_log = o.logs.add
+            for lg in span.logs:
+                lo = add_log()
+                ts = lg.timestamp
+                lt = lo.timestamp
+                lt.seconds = ts // us
+                lt.nanos = ts % us * 1000
+                add_kvs(lo.fields.add, lg.fields)
+        if span.warnings:
+            o.warnings.extend(span.warnings)
+
+        p = span.process
+        pid = id(p)
+        if pid in same:
+            continue
+        pb = own.get(pid)
+        if pb is None:
+            if p == first:
+                same.add(pid)
+                continue
+            pb = own[pid] = model_pb2.Process()
+            _fill_process(pb, p)
+        o.process.SetInParent()  # CopyFrom of an empty process alone might not mark it present
+        o.process.CopyFrom(pb)
+    return batch
+
+
+def _fill_process(o: model_pb2.Process, p: Process) -> None:
+    o.service_name = p.service_name
+    if p.tags:
+        _add_kvs(o.tags.add, p.tags)
+
+
+def _add_kvs(add: Any, kvs: list[KeyValue]) -> None:
+    # `add` is a repeated KeyValue field's add(); v_type STRING is the proto default, so omitted.
+    for kv in kvs:
+        t = kv.v_type
+        if t == 0:
+            add(key=kv.key, v_str=kv.value)
+        elif t == 2:
+            add(key=kv.key, v_type=model_pb2.INT64, v_int64=kv.value)
+        elif t == 1:
+            add(key=kv.key, v_type=model_pb2.BOOL, v_bool=kv.value)
+        elif t == 3:
+            add(key=kv.key, v_type=model_pb2.FLOAT64, v_float64=kv.value)
+        else:
+            add(key=kv.key, v_type=model_pb2.BINARY, v_binary=kv.value)
+
+
+# --- sampling ----------------------------------------------------------------------------------
+#
+# Responses travel as dicts shaped like Jaeger's proto-JSON (camelCase keys, strategyType by
+# name), which is also what the agent serves over HTTP, so this module needs no strategy model.
+
+
+def decode_sampling_request(data: bytes) -> str:
+    """SamplingStrategyParameters bytes → the service name asked about."""
+    req = sampling_pb2.SamplingStrategyParameters()
+    try:
+        req.ParseFromString(data)
+    except _ProtoDecodeError as e:
+        raise DecodeError(f"SamplingStrategyParameters: {e}") from None
+    return req.serviceName
+
+
+def encode_sampling_request(service: str) -> bytes:
+    """The SamplingStrategyParameters bytes the agent sends to a collector."""
+    return sampling_pb2.SamplingStrategyParameters(serviceName=service).SerializeToString()
+
+
+def encode_sampling_response(d: Mapping[str, Any]) -> bytes:
+    """A proto-JSON-shaped response dict → SamplingStrategyResponse bytes.
+
+    `strategyType` may be a name or its number (legacy Thrift JSON), and defaults to
+    PROBABILISTIC. A key set to None counts as absent. An unknown key or a value protobuf refuses
+    raises ValueError naming the field: the dict is ours, so that is a bug, not bad input.
+    """
+    resp = sampling_pb2.SamplingStrategyResponse()
+    _check_keys(d, _RESPONSE_KEYS, "")
+    st = d.get("strategyType")
+    if st is not None:
+        if isinstance(st, str) and st in STRATEGY_TYPES:
+            st = STRATEGY_TYPES.index(st)
+        if type(st) is not int:
+            raise ValueError(f"sampling response strategyType: {st!r} is not a strategy type")
+        _set(resp, "strategyType", st, "")
+    p = d.get("probabilisticSampling")
+    if p is not None:
+        _one_field(resp.probabilisticSampling, p, "samplingRate", "probabilisticSampling.")
+    r = d.get("rateLimitingSampling")
+    if r is not None:
+        _one_field(resp.rateLimitingSampling, r, "maxTracesPerSecond", "rateLimitingSampling.")
+    ops = d.get("operationSampling")
+    if ops is not None:
+        path = "operationSampling."
+        _check_keys(ops, _PER_OPERATION_KEYS, path)
+        o = resp.operationSampling
+        o.SetInParent()
+        for name in _PER_OPERATION_KEYS[:3]:
+            _set(o, name, ops.get(name), path)
+        for i, entry in enumerate(ops.get("perOperationStrategies") or ()):
+            epath = f"{path}perOperationStrategies[{i}]."
+            _check_keys(entry, ("operation", "probabilisticSampling"), epath)
+            e = o.perOperationStrategies.add()
+            _set(e, "operation", entry.get("operation"), epath)
+            ep = entry.get("probabilisticSampling")
+            if ep is not None:
+                _one_field(e.probabilisticSampling, ep, "samplingRate", epath + "probabilisticSampling.")
+    return resp.SerializeToString()
+
+
+_RESPONSE_KEYS = ("strategyType", "probabilisticSampling", "rateLimitingSampling", "operationSampling")
+_PER_OPERATION_KEYS = (
+    "defaultSamplingProbability",
+    "defaultLowerBoundTracesPerSecond",
+    "defaultUpperBoundTracesPerSecond",
+    "perOperationStrategies",
+)
+
+
+def _check_keys(d: Any, allowed: tuple[str, ...], path: str) -> None:
+    if not isinstance(d, Mapping):
+        raise ValueError(f"sampling response {path.rstrip('.') or 'root'}: expected an object, got {d!r}")
+    for key in d:
+        if key not in allowed:
+            raise ValueError(f"sampling response: unknown field {path}{key}")
+
+
+def _one_field(o: Any, d: Any, name: str, path: str) -> None:
+    """Fill a one-field strategy message, marking it present even when the value is 0."""
+    _check_keys(d, (name,), path)
+    o.SetInParent()
+    _set(o, name, d.get(name), path)
+
+
+def _set(o: Any, name: str, value: Any, path: str) -> None:
+    if value is None:
+        return
+    try:
+        setattr(o, name, value)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"sampling response {path}{name}: {value!r}: {e}") from None
+
+
+def decode_sampling_response(data: bytes) -> dict[str, Any]:
+    """SamplingStrategyResponse bytes → the dict `encode_sampling_response` takes.
+
+    Shaped like Jaeger's JSON: strategyType always (its number when unknown), each strategy only
+    when present, and inside operationSampling every field, zeros included.
+    """
+    resp = sampling_pb2.SamplingStrategyResponse()
+    try:
+        resp.ParseFromString(data)
+    except _ProtoDecodeError as e:
+        raise DecodeError(f"SamplingStrategyResponse: {e}") from None
+    st = resp.strategyType
+    out: dict[str, Any] = {"strategyType": STRATEGY_TYPES[st] if 0 <= st < len(STRATEGY_TYPES) else int(st)}
+    if resp.HasField("probabilisticSampling"):
+        out["probabilisticSampling"] = {"samplingRate": resp.probabilisticSampling.samplingRate}
+    if resp.HasField("rateLimitingSampling"):
+        out["rateLimitingSampling"] = {"maxTracesPerSecond": resp.rateLimitingSampling.maxTracesPerSecond}
+    if resp.HasField("operationSampling"):
+        o = resp.operationSampling
+        per_op: list[dict[str, Any]] = []
+        for op in o.perOperationStrategies:
+            entry: dict[str, Any] = {"operation": op.operation}
+            if op.HasField("probabilisticSampling"):
+                entry["probabilisticSampling"] = {"samplingRate": op.probabilisticSampling.samplingRate}
+            per_op.append(entry)
+        out["operationSampling"] = {
+            "defaultSamplingProbability": o.defaultSamplingProbability,
+            "defaultLowerBoundTracesPerSecond": o.defaultLowerBoundTracesPerSecond,
+            "perOperationStrategies": per_op,
+            "defaultUpperBoundTracesPerSecond": o.defaultUpperBoundTracesPerSecond,
+        }
+    return out
