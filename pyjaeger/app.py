@@ -1,25 +1,35 @@
 """Wires the components a sub-command runs, and owns their start/stop order.
 
-Start: admin (health 503) → storage → span processor → receivers and query → health 200.
-Stop: health 503 → receivers stop taking spans → the queue drains into storage → query and admin
-stop → storage closes. Spans acknowledged to a client are written before the process exits.
+Start: admin (health 503) → sampling → span processor or reporter → receivers and query →
+health 200. Stop: health 503 → receivers stop taking spans → the queue drains into storage (or
+the agent's reporter delivers what it holds) → query and the agent's HTTP stop → storage closes.
+Spans acknowledged to a client are written before the process exits.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 
 from pyjaeger.admin import Health, admin_app
+from pyjaeger.agent.http_api import agent_http_app
+from pyjaeger.agent.reporter import Reporter
+from pyjaeger.agent.sampling_proxy import CollectorStrategies, LocalStrategies, StrategySource
+from pyjaeger.agent.udp import SinkFull, UDPServer
+from pyjaeger.collector.grpc_api_v2 import api_v2_grpc_handlers
 from pyjaeger.collector.otlp import OTLPIngest
 from pyjaeger.collector.otlp_grpc import otlp_grpc_handler
 from pyjaeger.collector.otlp_http import otlp_http_app
-from pyjaeger.collector.processor import SpanProcessor
+from pyjaeger.collector.processor import QueueFullError, SpanProcessor
+from pyjaeger.collector.thrift_http import thrift_http_app
 from pyjaeger.config import Config
-from pyjaeger.metrics import CollectorMetrics, QueryMetrics
+from pyjaeger.metrics import CollectorMetrics, QueryMetrics, ReporterMetrics, UDPServerMetrics
+from pyjaeger.model import Span
 from pyjaeger.query.http_api import query_app
 from pyjaeger.query.service import QueryService
+from pyjaeger.sampling.provider import StrategyProvider
 from pyjaeger.servers import GrpcServer, HttpServer, Server
 from pyjaeger.storage.factory import Storage, create_storage
 from pyjaeger.storage.instrumented import InstrumentedReader
@@ -30,6 +40,7 @@ log = logging.getLogger(__name__)
 
 COLLECTOR_COMMANDS = ("all-in-one", "collector")
 QUERY_COMMANDS = ("all-in-one", "query")
+AGENT_COMMANDS = ("all-in-one", "agent")
 
 DRAIN_TIMEOUT = 10.0
 
@@ -40,34 +51,21 @@ class App:
         self.config = config
         self.registry = CollectorRegistry()
         self.health = Health()
-        self.storage: Storage = create_storage(config.storage)
+        self.storage: Storage | None = None
+        self.provider: StrategyProvider | None = None
         self.processor: SpanProcessor | None = None
+        self.reporter: Reporter | None = None
+        self.strategies: StrategySource | None = None
         self.receivers: list[Server] = []
         self.frontends: list[Server] = []
-        c = config.collector
+        if command != "agent":
+            self.storage = create_storage(config.storage)
         if command in COLLECTOR_COMMANDS:
-            self.processor = SpanProcessor(
-                self.storage.writer,
-                CollectorMetrics(self.registry),
-                queue_size=c.queue_size,
-                num_workers=c.num_workers,
-            )
-            ingest = OTLPIngest(self.processor)
-            if c.otlp_enabled:
-                self.receivers += [
-                    GrpcServer(
-                        "OTLP gRPC receiver",
-                        [otlp_grpc_handler(ingest)],
-                        c.otlp_grpc_host_port,
-                        c.grpc_max_message_size,
-                    ),
-                    HttpServer(
-                        "OTLP HTTP receiver",
-                        otlp_http_app(ingest, c.http_max_request_size),
-                        c.otlp_http_host_port,
-                    ),
-                ]
+            self._build_collector()
+        if command in AGENT_COMMANDS:
+            self._build_agent()
         if command in QUERY_COMMANDS:
+            assert self.storage is not None
             reader = InstrumentedReader(self.storage.reader, QueryMetrics(self.registry))
             service = QueryService(reader, self.storage.dependencies)
             self.frontends.append(
@@ -82,6 +80,75 @@ class App:
         )
         self._started = False
 
+    def _build_collector(self) -> None:
+        assert self.storage is not None
+        c = self.config.collector
+        s = self.config.sampling
+        self.provider = StrategyProvider(s.strategies_file, s.reload_interval, s.default_probability)
+        processor = self.processor = SpanProcessor(
+            self.storage.writer,
+            CollectorMetrics(self.registry),
+            queue_size=c.queue_size,
+            num_workers=c.num_workers,
+        )
+        self.receivers += [
+            HttpServer(
+                "collector HTTP server",
+                thrift_http_app(processor, self.provider, c.http_max_request_size),
+                c.http_host_port,
+            ),
+            GrpcServer(
+                "collector gRPC server",
+                api_v2_grpc_handlers(processor, self.provider),
+                c.grpc_host_port,
+                c.grpc_max_message_size,
+            ),
+        ]
+        if c.otlp_enabled:
+            ingest = OTLPIngest(processor)
+            self.receivers += [
+                GrpcServer(
+                    "OTLP gRPC receiver",
+                    [otlp_grpc_handler(ingest)],
+                    c.otlp_grpc_host_port,
+                    c.grpc_max_message_size,
+                ),
+                HttpServer(
+                    "OTLP HTTP receiver",
+                    otlp_http_app(ingest, c.http_max_request_size),
+                    c.otlp_http_host_port,
+                ),
+            ]
+
+    def _build_agent(self) -> None:
+        a = self.config.agent
+        sink: Callable[[list[Span]], None]
+        if self.processor is not None:
+            # All-in-one: the agent hands spans to the collector's queue in-process.
+            processor = self.processor
+
+            def sink(spans: list[Span]) -> None:
+                try:
+                    processor.submit(spans, "jaeger", "udp")
+                except QueueFullError as e:
+                    raise SinkFull(str(e)) from None
+
+            assert self.provider is not None
+            self.strategies = LocalStrategies(self.provider)
+        else:
+            r = self.config.reporter
+            self.reporter = Reporter(r, ReporterMetrics(self.registry, r.type))
+            sink = self.reporter.submit
+            self.strategies = CollectorStrategies(r)
+        metrics = UDPServerMetrics(self.registry)
+        self.receivers += [
+            UDPServer("agent UDP server (compact)", a.compact, "compact", sink, metrics),
+            UDPServer("agent UDP server (binary)", a.binary, "binary", sink, metrics),
+        ]
+        self.frontends.append(
+            HttpServer("agent HTTP server", agent_http_app(self.strategies), a.http_host_port)
+        )
+
     def server(self, name: str) -> Server:
         for s in [*self.receivers, *self.frontends, self.admin]:
             if s.name == name:
@@ -93,8 +160,14 @@ class App:
         self._started = True
         try:
             await self.admin.start()
+            if self.provider is not None:
+                await self.provider.start()
             if self.processor is not None:
                 await self.processor.start()
+            if self.reporter is not None:
+                await self.reporter.start()
+            if self.strategies is not None:
+                await self.strategies.start()
             for s in [*self.receivers, *self.frontends]:
                 await s.start()
         except BaseException:
@@ -112,9 +185,16 @@ class App:
             await _quietly(s.stop(), s.name)
         if self.processor is not None:
             await self.processor.stop(DRAIN_TIMEOUT)
+        if self.reporter is not None:
+            await self.reporter.stop(DRAIN_TIMEOUT)
         for s in [*self.frontends, self.admin]:
             await _quietly(s.stop(), s.name)
-        await self.storage.close()
+        if self.strategies is not None:
+            await _quietly(self.strategies.stop(), "sampling source")
+        if self.provider is not None:
+            await _quietly(self.provider.stop(), "sampling provider")
+        if self.storage is not None:
+            await self.storage.close()
         log.info("%s stopped", self.command)
 
 

@@ -20,8 +20,11 @@ log = logging.getLogger("pyjaeger")
 
 _DESCRIPTIONS = {
     "all-in-one": "Collector, query and in-process storage in one process (Jaeger's all-in-one).",
-    "collector": "Receives spans (OTLP gRPC 4317, OTLP HTTP 4318) and writes them to storage.",
+    "collector": "Receives spans (OTLP 4317/4318, Jaeger thrift HTTP 14268, Jaeger gRPC 14250) and writes"
+    " them to storage.",
     "query": "Serves Jaeger's HTTP JSON API on 16686 from storage.",
+    "agent": "Takes Jaeger thrift over UDP (6831 compact, 6832 binary) and forwards it to collectors;"
+    " serves sampling strategies on 5778.",
 }
 
 _LEVELS = {
@@ -87,8 +90,9 @@ async def _serve(command: str, config: Config) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         await app.start()
-    except OSError as e:
-        log.error("%s", e)
+    except Exception as e:
+        # A port in use, an unreadable strategies file, ...: say what and exit non-zero.
+        log.error("cannot start %s: %s", command, e)
         return 1
     await stop.wait()
     log.info("shutting down")

@@ -9,18 +9,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from typing import Any, TypeVar, get_type_hints
 
-from pyjaeger.config import (
-    AdminConfig,
-    CollectorConfig,
-    Config,
-    ConfigError,
-    MemoryConfig,
-    QueryConfig,
-    StorageConfig,
-)
+from pyjaeger.config import Config, ConfigError
+from pyjaeger.duration import parse_go_duration
 from pyjaeger.hostport import parse_host_port
 
 __all__ = ["Flag", "FLAGS", "COMMANDS", "env_name", "add_flags", "build_config"]
@@ -44,13 +37,25 @@ def _parse_size(s: str) -> int:
     return int(s)
 
 
+def _parse_seconds(s: str) -> float:
+    """A Go duration ("100ms", "1m") as seconds."""
+    return parse_go_duration(s) / 1e6
+
+
+def _parse_list(s: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in s.split(",") if p.strip())
+
+
+T = TypeVar("T")
+
+
 @dataclass(frozen=True, slots=True)
 class Flag:
     name: str
     default: str
     help: str
     target: str  # "section.field" in Config, or "field" for top-level
-    group: str  # which components use it: common, collector, query, storage
+    group: str  # which components use it: common, collector, query, storage, sampling, agent, reporter
     parse: Callable[[str], Any] = str
     is_bool: bool = False
 
@@ -60,7 +65,9 @@ class Flag:
 
 
 FLAGS: tuple[Flag, ...] = (
-    Flag("log-level", "info", "Minimal log level: debug, info, warn, error", "log_level", "common"),
+    Flag(
+        "log-level", "info", "Minimal log level: debug, info, warn, error", "log_level", "common", str.lower
+    ),
     Flag(
         "admin.http.host-port",
         ":14269",
@@ -143,6 +150,140 @@ FLAGS: tuple[Flag, ...] = (
         _parse_size,
     ),
     Flag(
+        "collector.http-server.host-port",
+        ":14268",
+        "host:port of the collector's HTTP server (Jaeger thrift POST /api/traces, GET /api/sampling)",
+        "collector.http_host_port",
+        "collector",
+        parse_host_port,
+    ),
+    Flag(
+        "collector.grpc-server.host-port",
+        ":14250",
+        "host:port of the collector's gRPC server (jaeger.api_v2 CollectorService and SamplingManager)",
+        "collector.grpc_host_port",
+        "collector",
+        parse_host_port,
+    ),
+    Flag(
+        "sampling.strategies-file",
+        "",
+        "Path of a sampling strategies file in Jaeger's JSON format; empty: probabilistic sampling"
+        " at --sampling.default-sampling-probability for every service",
+        "sampling.strategies_file",
+        "sampling",
+    ),
+    Flag(
+        "sampling.strategies-reload-interval",
+        "0s",
+        "How often the strategies file is re-read (Go duration, e.g. 1m); 0 never reloads",
+        "sampling.reload_interval",
+        "sampling",
+        _parse_seconds,
+    ),
+    Flag(
+        "sampling.default-sampling-probability",
+        "0.001",
+        "Sampling probability of services without a strategy in the file",
+        "sampling.default_probability",
+        "sampling",
+        float,
+    ),
+    *(
+        flag
+        for proto, port in (("compact", 6831), ("binary", 6832))
+        for flag in (
+            Flag(
+                f"processor.jaeger-{proto}.server-host-port",
+                f":{port}",
+                f"host:port of the UDP server for Jaeger thrift emitBatch ({proto} protocol by default;"
+                " each datagram's protocol is detected from its first byte)",
+                f"agent.{proto}.host_port",
+                "agent",
+                parse_host_port,
+            ),
+            Flag(
+                f"processor.jaeger-{proto}.server-queue-size",
+                "1000",
+                "Datagrams waiting to be decoded; more are dropped and counted",
+                f"agent.{proto}.queue_size",
+                "agent",
+                int,
+            ),
+            Flag(
+                f"processor.jaeger-{proto}.workers",
+                "10",
+                "Accepted for compatibility with Jaeger; datagrams are decoded on the process's event loop",
+                f"agent.{proto}.workers",
+                "agent",
+                int,
+            ),
+            Flag(
+                f"processor.jaeger-{proto}.server-max-packet-size",
+                "65000",
+                "The largest datagram accepted, in bytes",
+                f"agent.{proto}.max_packet_size",
+                "agent",
+                int,
+            ),
+            Flag(
+                f"processor.jaeger-{proto}.server-socket-buffer-size",
+                str(16 * 1024 * 1024),
+                "Receive buffer requested for the UDP socket, in bytes (the kernel may grant less; the"
+                " granted size is logged); 0 keeps the OS default",
+                f"agent.{proto}.socket_buffer_size",
+                "agent",
+                int,
+            ),
+        )
+    ),
+    Flag(
+        "http-server.host-port",
+        ":5778",
+        "host:port of the agent's HTTP server (sampling strategies for clients)",
+        "agent.http_host_port",
+        "agent",
+        parse_host_port,
+    ),
+    Flag(
+        "reporter.type",
+        "grpc",
+        "How the agent forwards spans to collectors: grpc (jaeger.api_v2 PostSpans) or http (thrift)",
+        "reporter.type",
+        "reporter",
+    ),
+    Flag(
+        "reporter.grpc.host-port",
+        "",
+        "Comma-separated host:port list of collectors' gRPC servers, used round-robin",
+        "reporter.grpc_host_ports",
+        "reporter",
+        _parse_list,
+    ),
+    Flag(
+        "reporter.grpc.retry.max",
+        "3",
+        "Immediate retries of a failed batch against the next collectors before backing off",
+        "reporter.retry_max",
+        "reporter",
+        int,
+    ),
+    Flag(
+        "reporter.http.endpoint",
+        "",
+        "With --reporter.type=http: the collector URL, e.g. http://collector:14268/api/traces",
+        "reporter.http_endpoint",
+        "reporter",
+    ),
+    Flag(
+        "reporter.queue-size",
+        "100000",
+        "Spans the agent holds while no collector takes them; more are dropped and counted",
+        "reporter.queue_size",
+        "reporter",
+        int,
+    ),
+    Flag(
         "query.http-server.host-port",
         ":16686",
         "host:port of the query HTTP server (Jaeger's JSON API)",
@@ -161,9 +302,10 @@ FLAGS: tuple[Flag, ...] = (
 
 # Sub-command → (groups of flags, per-command default overrides), as in Jaeger's binaries.
 COMMANDS: Mapping[str, tuple[frozenset[str], Mapping[str, str]]] = {
-    "all-in-one": (frozenset({"common", "collector", "query", "storage"}), {}),
-    "collector": (frozenset({"common", "collector", "storage"}), {}),
+    "all-in-one": (frozenset({"common", "collector", "query", "storage", "sampling", "agent"}), {}),
+    "collector": (frozenset({"common", "collector", "storage", "sampling"}), {}),
     "query": (frozenset({"common", "query", "storage"}), {"admin.http.host-port": ":16687"}),
+    "agent": (frozenset({"common", "agent", "reporter"}), {"admin.http.host-port": ":14271"}),
 }
 
 
@@ -187,14 +329,7 @@ def add_flags(parser: argparse.ArgumentParser, command: str) -> None:
 
 def build_config(command: str, args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
     """Resolve every flag (command line, then environment, then default) into a validated Config."""
-    sections: dict[str, dict[str, Any]] = {
-        "collector": {},
-        "storage": {},
-        "memory": {},
-        "query": {},
-        "admin": {},
-    }
-    top: dict[str, Any] = {}
+    values: dict[str, Any] = {}
     for f in _flags_for(command):
         raw = getattr(args, f.name, None)
         source = f"--{f.name}"
@@ -206,24 +341,25 @@ def build_config(command: str, args: argparse.Namespace, environ: Mapping[str, s
             value = f.parse(raw)
         except ValueError as e:
             raise ConfigError(f"{source}: invalid value {raw!r}: {e}") from None
-        path = f.target.split(".")
-        if len(path) == 1:
-            top[path[0]] = value
-        elif path[:2] == ["storage", "memory"]:
-            sections["memory"][path[2]] = value
-        else:
-            sections[path[0]][path[1]] = value
-    if isinstance(top.get("log_level"), str):
-        top["log_level"] = top["log_level"].lower()
-    config = Config(
-        collector=CollectorConfig(**sections["collector"]),
-        storage=StorageConfig(memory=MemoryConfig(**sections["memory"]), **sections["storage"]),
-        query=QueryConfig(**sections["query"]),
-        admin=AdminConfig(**sections["admin"]),
-        **top,
-    )
-    config.validate()
+        node = values
+        *parents, leaf = f.target.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    config = _build(Config, values)
+    config.validate(command)
     return config
+
+
+def _build(cls: type[T], values: Mapping[str, Any]) -> T:
+    """A config dataclass from a nested dict; sections absent from `values` keep their defaults."""
+    hints = get_type_hints(cls)
+    kwargs = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name in values:
+            v = values[f.name]
+            kwargs[f.name] = _build(hints[f.name], v) if isinstance(v, dict) else v
+    return cls(**kwargs)
 
 
 def describe(command: str) -> Sequence[Flag]:

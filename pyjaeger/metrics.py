@@ -121,3 +121,63 @@ class QueryMetrics:
             buckets=(0, 1, 5, 10, 20, 50, 100, 200, 500, 1000, 1500, 5000),
             registry=registry,
         )
+
+
+class UDPServerMetrics:
+    """The agent's UDP server metrics, labelled like Jaeger's `{model, protocol}`."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        ns = "jaeger_agent_thrift_udp"
+        labels = ("model", "protocol")
+        self.packets_processed = Counter(
+            f"{ns}_server_packets_processed", "Datagrams decoded", labels, registry=registry
+        )
+        self.packets_dropped = Counter(
+            f"{ns}_server_packets_dropped",
+            "Datagrams dropped because the queue was full or the spans could not be handed on",
+            labels,
+            registry=registry,
+        )
+        self.read_errors = Counter(
+            f"{ns}_server_read_errors",
+            "Datagrams that could not be read (e.g. over the size limit)",
+            labels,
+            registry=registry,
+        )
+        self.queue_size = Gauge(f"{ns}_server_queue_size", "Datagrams waiting", labels, registry=registry)
+        self.packet_size = Gauge(
+            f"{ns}_server_packet_size", "Size of the last datagram", labels, registry=registry
+        )
+        self.handler_errors = Counter(
+            f"{ns}_t_processor_handler_errors", "Datagrams that did not decode", labels, registry=registry
+        )
+
+
+class ReporterMetrics:
+    """The agent's forwarding to collectors."""
+
+    def __init__(self, registry: CollectorRegistry, protocol: str) -> None:
+        ns = "jaeger_agent_reporter"
+        labels = ("format", "protocol")
+        key = ("jaeger", protocol)
+        self.batches_submitted = Counter(
+            f"{ns}_batches_submitted", "Batches a collector accepted", labels, registry=registry
+        ).labels(*key)
+        self.batches_failures = Counter(
+            f"{ns}_batches_failures", "Attempts to send a batch that failed", labels, registry=registry
+        ).labels(*key)
+        self.spans_submitted = Counter(
+            f"{ns}_spans_submitted", "Spans a collector accepted", labels, registry=registry
+        ).labels(*key)
+        self.spans_failures = Counter(
+            f"{ns}_spans_failures",
+            "Spans never delivered: dropped because the agent's queue was full",
+            labels,
+            registry=registry,
+        ).labels(*key)
+        self.batch_size = Gauge(
+            f"{ns}_batch_size", "Spans in the last batch sent", labels, registry=registry
+        ).labels(*key)
+        self.queue_length = Gauge(
+            f"{ns}_queue_length", "Spans waiting to be sent to a collector", labels, registry=registry
+        ).labels(*key)

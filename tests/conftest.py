@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 
 from pyjaeger.app import App
-from pyjaeger.config import AdminConfig, CollectorConfig, Config, MemoryConfig, QueryConfig, StorageConfig
+from pyjaeger.config import (
+    AdminConfig,
+    AgentConfig,
+    CollectorConfig,
+    Config,
+    MemoryConfig,
+    QueryConfig,
+    StorageConfig,
+    UDPServerConfig,
+)
 from pyjaeger.hostport import HostPort
 
 LOOPBACK = HostPort("127.0.0.1", 0)
@@ -19,8 +28,15 @@ def loopback_config(base_path: str = "/", **collector: Any) -> Config:
     """A Config whose every listener takes a free port on 127.0.0.1."""
     return Config(
         collector=replace(
-            CollectorConfig(otlp_grpc_host_port=LOOPBACK, otlp_http_host_port=LOOPBACK), **collector
+            CollectorConfig(
+                otlp_grpc_host_port=LOOPBACK,
+                otlp_http_host_port=LOOPBACK,
+                http_host_port=LOOPBACK,
+                grpc_host_port=LOOPBACK,
+            ),
+            **collector,
         ),
+        agent=AgentConfig(UDPServerConfig(LOOPBACK), UDPServerConfig(LOOPBACK), LOOPBACK),
         storage=StorageConfig(memory=MemoryConfig(max_traces=1000)),
         query=QueryConfig(http_host_port=LOOPBACK, base_path=base_path),
         admin=AdminConfig(http_host_port=LOOPBACK),
@@ -88,3 +104,9 @@ def build_span(
 def span() -> Callable[..., Any]:
     """`span(trace_id, span_id, parent=, service=, operation=, start=, duration=, tags=, process_tags=)`."""
     return build_span
+
+
+@pytest.fixture(name="loopback_config")
+def loopback_config_fixture() -> Callable[..., Config]:
+    """`loopback_config(base_path=..., **collector)`: a Config on free loopback ports."""
+    return loopback_config
