@@ -14,18 +14,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pyjaeger.agent.sampling_proxy import StrategySource
+from pyjaeger.sampling.http import SERVICE_ONCE, service_param
 from pyjaeger.sampling.json import to_legacy_json, to_proto_json
 
-__all__ = ["agent_http_app", "service_param"]
+__all__ = ["agent_http_app"]
 
 log = logging.getLogger(__name__)
-
-SERVICE_ONCE = "'service' parameter must be provided once"
-
-
-def service_param(request: Request) -> str | None:
-    values = request.query_params.getlist("service")
-    return values[0] if len(values) == 1 else None
 
 
 def _text(status: int, msg: str) -> Response:

@@ -14,11 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pyjaeger.agent.http_api import SERVICE_ONCE, service_param
 from pyjaeger.codecs.errors import DecodeError
 from pyjaeger.codecs.jaeger_thrift import decode_batch
 from pyjaeger.collector.http_body import BadBody, BodyTooLarge, read_body
 from pyjaeger.collector.processor import QueueFullError, SpanProcessor
+from pyjaeger.sampling.http import SERVICE_ONCE, service_param
 from pyjaeger.sampling.json import to_proto_json
 from pyjaeger.sampling.provider import StrategyProvider
 
