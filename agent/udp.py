@@ -144,8 +144,8 @@ class UDPServer(Server):
                 continue
             for _ in range(min(len(queue), _DECODE_SLICE)):
                 self._handle(queue.popleft())
-            for m in self._m.values():
-                m.queue_size.set(len(queue))
+            # The queue belongs to the port, labelled with the port's own protocol.
+            self._m[self._default].queue_size.set(len(queue))
             await asyncio.sleep(0)
 
     def _handle(self, data: bytes) -> None:
