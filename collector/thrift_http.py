@@ -37,6 +37,8 @@ def thrift_http_app(processor: SpanProcessor, provider: StrategyProvider, max_re
     async def traces(request: Request) -> Response:
         content_type = request.headers.get("content-type", "")
         media = content_type.split(";", 1)[0].strip().lower()
+        if not media:
+            return _text(400, "Cannot parse content type: mime: no media type")
         if media not in THRIFT_MEDIA_TYPES:
             return _text(400, f"Unsupported content type: {content_type}")
         try:

@@ -82,12 +82,10 @@ def _per_operation(p: PerOperationStrategies, *, legacy: bool) -> dict[str, Any]
             for op in p.per_operation
         ],
     }
+    # Always printed, 0 when unset: proto3 has no presence for this double (EmitDefaults prints
+    # the zero), and Jaeger's legacy thrift converter always sets the optional field from it.
     upper = p.default_upper_bound_traces_per_second
-    if upper is not None:
-        out["defaultUpperBoundTracesPerSecond"] = float(upper)
-    elif not legacy:
-        # proto3 has no presence for this double: EmitDefaults prints the zero.
-        out["defaultUpperBoundTracesPerSecond"] = 0.0
+    out["defaultUpperBoundTracesPerSecond"] = 0.0 if upper is None else float(upper)
     return out
 
 

@@ -53,7 +53,8 @@ SHAPES = [
         b'{"strategyType":0,"probabilisticSampling":{"samplingRate":0.8},'
         b'"operationSampling":{"defaultSamplingProbability":0.8,"defaultLowerBoundTracesPerSecond":0,'
         b'"perOperationStrategies":[{"operation":"op6","probabilisticSampling":{"samplingRate":0.5}},'
-        b'{"operation":"op1","probabilisticSampling":{"samplingRate":0.2}}]}}',
+        b'{"operation":"op1","probabilisticSampling":{"samplingRate":0.2}}],'
+        b'"defaultUpperBoundTracesPerSecond":0}}',
         id="probabilistic-per-operation",
     ),
     # Jaeger's fixture TestServiceNoPerOperationStrategies_ServiceB: both sub-messages present.
@@ -65,7 +66,8 @@ SHAPES = [
         b'"defaultUpperBoundTracesPerSecond":0}}',
         b'{"strategyType":1,"rateLimitingSampling":{"maxTracesPerSecond":3},'
         b'"operationSampling":{"defaultSamplingProbability":0.2,"defaultLowerBoundTracesPerSecond":0,'
-        b'"perOperationStrategies":[{"operation":"/health","probabilisticSampling":{"samplingRate":0.1}}]}}',
+        b'"perOperationStrategies":[{"operation":"/health","probabilisticSampling":{"samplingRate":0.1}}],'
+        b'"defaultUpperBoundTracesPerSecond":0}}',
         id="ratelimiting-per-operation",
     ),
     # Jaeger's sampling_test.go "operationSampling": only the per-operation block, upper bound set.
@@ -95,7 +97,7 @@ SHAPES = [
         b'"perOperationStrategies":[],"defaultUpperBoundTracesPerSecond":0}}',
         b'{"strategyType":0,"probabilisticSampling":{"samplingRate":0.5},'
         b'"operationSampling":{"defaultSamplingProbability":0.5,"defaultLowerBoundTracesPerSecond":0,'
-        b'"perOperationStrategies":[]}}',
+        b'"perOperationStrategies":[],"defaultUpperBoundTracesPerSecond":0}}',
         id="empty-operation-list",
     ),
     pytest.param(
