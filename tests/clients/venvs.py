@@ -14,9 +14,16 @@ Concurrency and crashes: the build runs under an exclusive ``fcntl`` lock on ``<
 (parallel pytest processes wait for one builder), and the marker file is written only after
 ``pip install`` succeeded, so a half-built venv is deleted and rebuilt.
 
+Node clients work the same way: ``node_client_dir`` copies a folder's ``package.json`` and
+``package-lock.json`` to ``$PYJAEGER_CLIENT_NODE/<name>-<key>`` (else
+``<repo>/.cache/client-node/<name>-<key>``), runs ``npm ci`` there once under the same kind of
+lock and marker, and returns that folder; scripts stay in the repo and find the packages through
+``NODE_PATH`` (``node_env``). The key hashes both files and node's major version.
+
 Also a script, for warming the cache ahead of a test run (e.g. in CI)::
 
     python tests/clients/venvs.py otel tests/clients/requirements-otel.txt
+    python tests/clients/venvs.py node tests/clients/node
 """
 
 from __future__ import annotations
@@ -30,12 +37,23 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["cache_root", "client_env", "client_python", "venv_dir"]
+__all__ = [
+    "cache_root",
+    "client_env",
+    "client_python",
+    "node_cache_root",
+    "node_client_dir",
+    "node_dir",
+    "node_env",
+    "venv_dir",
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_ENV = "PYJAEGER_CLIENT_VENVS"
+NODE_CACHE_ENV = "PYJAEGER_CLIENT_NODE"
 MARKER = ".pyjaeger-ready"
 PIP_TIMEOUT_S = 900
+NODE_LOCK_FILES = ("package.json", "package-lock.json")
 
 # Variables that would change what a client script does behind its arguments' back: a proxy
 # would capture loopback traffic (grpc and requests both honour them), OTEL_* would add
@@ -68,10 +86,11 @@ def _build_env() -> dict[str, str]:
     return env
 
 
-def _run(cmd: list[str], what: str) -> None:
+def _run(cmd: list[str], what: str, cwd: Path | None = None) -> None:
     proc = subprocess.run(
         cmd,
         env=_build_env(),
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -127,13 +146,84 @@ def client_env() -> dict[str, str]:
     }
 
 
+def node_cache_root() -> Path:
+    """The folder that holds every installed Node client."""
+    configured = os.environ.get(NODE_CACHE_ENV)
+    return Path(configured) if configured else REPO_ROOT / ".cache" / "client-node"
+
+
+def _node_major() -> str:
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("node is not on PATH")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout
+    return version.strip().lstrip("v").split(".")[0]
+
+
+def node_dir(name: str, source: Path) -> Path:
+    """Where the ``npm ci`` of ``source`` lives; the name changes with the lock and node's major."""
+    digest = hashlib.sha256()
+    for file in NODE_LOCK_FILES:
+        digest.update((source / file).read_bytes())
+    digest.update(f"node-{_node_major()}".encode())
+    return node_cache_root() / f"{name}-{digest.hexdigest()[:16]}"
+
+
+def _build_node(target: Path, source: Path) -> None:
+    if target.exists():
+        shutil.rmtree(target)  # left by an install that died before writing the marker
+    target.mkdir(parents=True)
+    for file in NODE_LOCK_FILES:
+        shutil.copyfile(source / file, target / file)
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is not on PATH")
+    # `npm ci` installs exactly the lock (and fails if package.json disagrees with it);
+    # --ignore-scripts: nothing in the locked tree needs an install script.
+    cmd = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
+    _run(cmd, f"npm ci in {target}", cwd=target)
+    (target / MARKER).write_text((source / "package-lock.json").read_text())
+
+
+def node_client_dir(source: Path, name: str = "node") -> Path:
+    """Return a folder holding ``node_modules`` installed from ``source``'s lock, installing once.
+
+    Same locking and marker rules as ``client_python``. Raises ``RuntimeError`` with npm's output
+    when the install fails, or when node/npm are missing.
+    """
+    source = source.resolve()
+    target = node_dir(name, source)
+    if (target / MARKER).is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = target.with_name(target.name + ".lock")
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (target / MARKER).is_file():
+                _build_node(target, source)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return target
+
+
+def node_env(installed: Path) -> dict[str, str]:
+    """``client_env()`` plus ``NODE_PATH`` pointing at an installed client's node_modules."""
+    env = {k: v for k, v in client_env().items() if not k.startswith("NODE_")}
+    env["NODE_PATH"] = str(installed / "node_modules")
+    return env
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: venvs.py NAME REQUIREMENTS", file=sys.stderr)
+        print("usage: venvs.py NAME REQUIREMENTS | venvs.py node PACKAGE_DIR", file=sys.stderr)
         return 2
     started = time.monotonic()
-    python = client_python(argv[0], Path(argv[1]))
-    print(f"{python} ({time.monotonic() - started:.1f}s)")
+    if argv[0] == "node":
+        result = node_client_dir(Path(argv[1]))
+    else:
+        result = client_python(argv[0], Path(argv[1]))
+    print(f"{result} ({time.monotonic() - started:.1f}s)")
     return 0
 
 

@@ -2,16 +2,22 @@
 
 - ``pyjaeger_server``: a function-scoped running server (``PyjaegerServer``), stopped with SIGTERM at
   teardown, which must then exit 0.
-- ``pyjaeger_launcher``: ``launch(name, tmp_dir, extra_args=None)``, a context manager for
-  servers of other scopes or with extra flags.
-- ``otel_python``: the interpreter of the OpenTelemetry client venv (built on first use).
+- ``pyjaeger_launcher``: ``launch(name, tmp_dir, extra_args=None, command="all-in-one",
+  ports=None)``, a context manager for servers of other scopes, with extra flags, of the
+  ``agent`` or ``collector`` sub-command, or restarted on the ports of an earlier one.
+- ``otel_python`` / ``jaeger_python``: the interpreters of the OpenTelemetry (set C) and legacy
+  Jaeger (set A) client venvs (built on first use).
 - ``run_client``: runs a script from tests/clients/ with a client interpreter and returns the
-  JSON line it printed.
+  JSON line it printed; ``run_node_client`` does the same for tests/clients/node/send.js with the
+  locked ``npm ci`` install (``venvs.node_client_dir``).
 - ``wait_for_trace``: ``wait_for_trace(server, trace_id_hex, n_spans, timeout=10)``.
+- ``metrics``: ``metrics(server)`` parses the admin port's Prometheus text into ``Metrics``
+  (``.value(name, **labels)`` sums the matching series); ``server.wait_metric(...)`` polls.
 
 ``$PYJAEGER_E2E_SERVER`` swaps the server program (see ``server_command``). Every listener
 gets a free loopback port. To expose another listener, add one line to
-``PORT_FLAGS`` (its ``server.ports`` key, flag, and transport).
+``PORT_FLAGS`` (its ``server.ports`` key, flag, and transport) and list the key under the
+sub-commands that have it in ``COMMAND_PORTS``.
 
 A failing test's report gets the log of every pyjaeger process running at the time.
 """
@@ -22,7 +28,9 @@ import contextlib
 import importlib.util
 import json
 import os
+import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,6 +49,7 @@ CLIENTS_DIR = Path(__file__).resolve().parents[1] / "clients"
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
+METRIC_SETTLE_S = 0.3
 
 
 class PortFlag(NamedTuple):
@@ -54,11 +63,21 @@ PORT_FLAGS: dict[str, PortFlag] = {
     "otlp_http": PortFlag("--collector.otlp.http.host-port"),
     "query_http": PortFlag("--query.http-server.host-port"),
     "admin_http": PortFlag("--admin.http.host-port"),
+    "collector_http": PortFlag("--collector.http-server.host-port"),
+    "collector_grpc": PortFlag("--collector.grpc-server.host-port"),
+    "agent_compact": PortFlag("--processor.jaeger-compact.server-host-port", "udp"),
+    "agent_binary": PortFlag("--processor.jaeger-binary.server-host-port", "udp"),
+    "agent_http": PortFlag("--http-server.host-port"),
     # Later receivers, one line each, e.g.:
-    # "collector_http": PortFlag("--collector.http-server.host-port"),
-    # "collector_grpc": PortFlag("--collector.grpc-server.host-port"),
     # "zipkin": PortFlag("--collector.zipkin.host-port"),
-    # "agent_compact": PortFlag("--processor.jaeger-compact.server-host-port", "udp"),
+}
+
+# The listeners each sub-command has (Jaeger's split: the agent owns UDP and 5778, the collector
+# the receivers, the all-in-one everything plus the query API).
+COMMAND_PORTS: dict[str, tuple[str, ...]] = {
+    "all-in-one": tuple(PORT_FLAGS),
+    "collector": ("otlp_grpc", "otlp_http", "collector_http", "collector_grpc", "admin_http"),
+    "agent": ("agent_compact", "agent_binary", "agent_http", "admin_http"),
 }
 
 # Servers started by this process and not yet stopped; their logs go into failure reports.
@@ -94,15 +113,43 @@ def free_ports(transports: dict[str, str]) -> dict[str, int]:
     return ports
 
 
+class Metrics:
+    """One scrape of a Prometheus text page: ``{name: [(labels, value), ...]}``."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.series: dict[str, list[tuple[dict[str, str], float]]] = {}
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            head, _, value = line.rpartition(" ")
+            name, _, label_text = head.partition("{")
+            labels = dict(_LABEL.findall(label_text)) if label_text else {}
+            self.series.setdefault(name, []).append((labels, float(value)))
+
+    def value(self, name: str, **labels: str) -> float:
+        """Sum of every series of ``name`` whose labels include ``labels``; 0 when none."""
+        return sum(
+            v for have, v in self.series.get(name, []) if all(have.get(k) == w for k, w in labels.items())
+        )
+
+    def labelled(self, name: str) -> list[tuple[dict[str, str], float]]:
+        return list(self.series.get(name, []))
+
+
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
 @dataclass
 class PyjaegerServer:
-    """A running ``pyjaeger all-in-one`` and the ways to reach it."""
+    """A running ``pyjaeger`` process (all-in-one, agent or collector) and the ways to reach it."""
 
     name: str
     proc: subprocess.Popen[bytes]
     ports: dict[str, int]
     log_path: Path
     http: httpx.Client
+    command: str = "all-in-one"
     exit_code: int | None = None
     stop_seconds: float | None = None
     stopped_by_test: bool = False
@@ -123,6 +170,65 @@ class PyjaegerServer:
     @property
     def admin_url(self) -> str:
         return f"http://{HOST}:{self.ports['admin_http']}"
+
+    @property
+    def collector_http_url(self) -> str:
+        return f"http://{HOST}:{self.ports['collector_http']}"
+
+    @property
+    def collector_grpc_endpoint(self) -> str:
+        return f"{HOST}:{self.ports['collector_grpc']}"
+
+    @property
+    def agent_http_url(self) -> str:
+        return f"http://{HOST}:{self.ports['agent_http']}"
+
+    def udp_address(self, key: str) -> tuple[str, int]:
+        """``(host, port)`` of a UDP listener: ``agent_compact`` or ``agent_binary``."""
+        assert PORT_FLAGS[key].transport == "udp", key
+        return HOST, self.ports[key]
+
+    def send_udp(self, key: str, *datagrams: bytes) -> None:
+        """Send each datagram, as is, to one of the server's UDP listeners."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            for datagram in datagrams:
+                sock.sendto(datagram, self.udp_address(key))
+
+    def metrics(self) -> Metrics:
+        resp = self.http.get(self.admin_url + "/metrics")
+        assert resp.status_code == 200, resp.text
+        return Metrics(resp.text)
+
+    def wait_metric(self, name: str, expected: float, timeout: float = 10.0, **labels: str) -> Metrics:
+        """Poll until ``name`` (summed over ``labels``) reaches ``expected``, then check it stays.
+
+        Work behind UDP and queues is asynchronous: a counter is final only once it stopped
+        moving, so after reaching ``expected`` it is read again after a short settle time and
+        must not have gone past it.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            scrape = self.metrics()
+            got = scrape.value(name, **labels)
+            if got >= expected:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name}{labels} is {got}, expected {expected} within {timeout}s")
+            time.sleep(0.05)
+        time.sleep(METRIC_SETTLE_S)
+        scrape = self.metrics()
+        got = scrape.value(name, **labels)
+        assert got == expected, f"{name}{labels} went to {got}, expected exactly {expected}"
+        return scrape
+
+    def alive(self) -> bool:
+        """Still running and answering its health check."""
+        if self.proc.poll() is not None:
+            return False
+        try:
+            return self.http.get(self.admin_url + "/", timeout=2.0).status_code == 200
+        except httpx.TransportError:
+            return False
 
     def __repr__(self) -> str:
         return f"<PyjaegerServer {self.name} pid={self.proc.pid} ports={self.ports}>"
@@ -185,14 +291,19 @@ def _wait_ready(server: PyjaegerServer, timeout: float) -> None:
     raise RuntimeError(f"pyjaeger not healthy after {timeout:.0f}s (last: {last}):\n{server.log()}")
 
 
-def server_command(ports: dict[str, int], extra_args: dict[str, str] | None = None) -> list[str]:
-    """The all-in-one command line; ``$PYJAEGER_E2E_SERVER`` replaces its program part.
+def server_command(
+    ports: dict[str, int], extra_args: dict[str, str] | None = None, command: str = "all-in-one"
+) -> list[str]:
+    """The command line of a sub-command; an environment variable can replace its program part.
 
-    e.g. ``PYJAEGER_E2E_SERVER="/path/to/wheel-venv/bin/pyjaeger all-in-one"`` tests an
-    installed wheel, or a real Jaeger v1 all-in-one binary (same flag names) checks the tests.
+    ``$PYJAEGER_E2E_SERVER`` for the all-in-one, ``$PYJAEGER_E2E_AGENT`` and
+    ``$PYJAEGER_E2E_COLLECTOR`` for the others, e.g.
+    ``PYJAEGER_E2E_SERVER="/path/to/wheel-venv/bin/pyjaeger all-in-one"`` tests an installed
+    wheel, or a real Jaeger v1 binary (same flag names) checks the tests.
     """
-    override = os.environ.get("PYJAEGER_E2E_SERVER")
-    cmd = shlex.split(override) if override else [sys.executable, "-m", "pyjaeger", "all-in-one"]
+    variable = "PYJAEGER_E2E_SERVER" if command == "all-in-one" else f"PYJAEGER_E2E_{command.upper()}"
+    override = os.environ.get(variable)
+    cmd = shlex.split(override) if override else [sys.executable, "-m", "pyjaeger", command]
     for key, port in ports.items():
         cmd += [PORT_FLAGS[key].flag, f"{HOST}:{port}"]
     cmd += ["--log-level", "debug"]
@@ -202,20 +313,30 @@ def server_command(ports: dict[str, int], extra_args: dict[str, str] | None = No
 
 
 @contextlib.contextmanager
-def launch(name: str, tmp_dir: Path, extra_args: dict[str, str] | None = None) -> Iterator[PyjaegerServer]:
+def launch(
+    name: str,
+    tmp_dir: Path,
+    extra_args: dict[str, str] | None = None,
+    command: str = "all-in-one",
+    ports: dict[str, int] | None = None,
+) -> Iterator[PyjaegerServer]:
     """Start pyjaeger on fresh ports, wait until healthy, yield it, then stop it.
 
-    ``extra_args`` maps flags to values, added after the port flags. On exit, a server the
-    test did not stop itself gets SIGTERM and must exit 0 within ``STOP_TIMEOUT_S``.
+    ``command`` is the sub-command (``all-in-one``, ``agent``, ``collector``); it gets the
+    listeners ``COMMAND_PORTS`` lists for it. ``ports`` reuses given ports instead (e.g. those of
+    a server stopped earlier, to restart it in place). ``extra_args`` maps flags to values, added
+    after the port flags. On exit, a server the test did not stop itself gets SIGTERM and must
+    exit 0 within ``STOP_TIMEOUT_S``.
     """
-    ports = free_ports({key: pf.transport for key, pf in PORT_FLAGS.items()})
+    if ports is None:
+        ports = free_ports({key: PORT_FLAGS[key].transport for key in COMMAND_PORTS[command]})
     tmp_dir.mkdir(parents=True, exist_ok=True)
     log_path = tmp_dir / f"{name}.log"
     log_file = log_path.open("wb")
     try:
         # cwd outside the repo: `python -m` puts cwd on sys.path; the repo root must not be there.
         proc = subprocess.Popen(
-            server_command(ports, extra_args),
+            server_command(ports, extra_args, command),
             cwd=tmp_dir,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
@@ -230,6 +351,7 @@ def launch(name: str, tmp_dir: Path, extra_args: dict[str, str] | None = None) -
         ports=ports,
         log_path=log_path,
         http=httpx.Client(timeout=5.0, trust_env=False),
+        command=command,
         _log_file=log_file,
     )
     _RUNNING.append(server)
@@ -289,12 +411,32 @@ def otel_python() -> Path:
     return Path(venvs.client_python("otel", CLIENTS_DIR / "requirements-otel.txt"))
 
 
-def _run_client(python: Path, script: str, *args: str, timeout: float = 60.0) -> dict[str, Any]:
+@pytest.fixture(scope="session")
+def jaeger_python() -> Path:
+    """Interpreter of the legacy Jaeger client venv (jaeger-client 4.8, OTel Jaeger exporters)."""
+    return Path(venvs.client_python("jaeger", CLIENTS_DIR / "requirements-jaeger.txt"))
+
+
+@pytest.fixture(scope="session")
+def node_client() -> Path:
+    """Folder of the locked ``npm ci`` of tests/clients/node (Node jaeger-client 3.19.0)."""
+    return Path(venvs.node_client_dir(CLIENTS_DIR / "node"))
+
+
+@pytest.fixture(scope="session")
+def metrics() -> Callable[[PyjaegerServer], Metrics]:
+    """``metrics(server)``: one scrape of the server's admin ``/metrics``."""
+    return PyjaegerServer.metrics
+
+
+def _run_client(
+    python: Path, script: str, *args: str, timeout: float = 60.0, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run ``tests/clients/<script>`` with ``python``; return the JSON object it printed last."""
     cmd = [str(python), str(CLIENTS_DIR / script), *args]
     proc = subprocess.run(
         cmd,
-        env=venvs.client_env(),
+        env=venvs.client_env() if env is None else env,
         cwd=CLIENTS_DIR,
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -314,6 +456,20 @@ def _run_client(python: Path, script: str, *args: str, timeout: float = 60.0) ->
 @pytest.fixture(scope="session")
 def run_client() -> Callable[..., dict[str, Any]]:
     return _run_client
+
+
+@pytest.fixture(scope="session")
+def run_node_client(node_client: Path) -> Callable[..., dict[str, Any]]:
+    """``run_node_client(*args)`` runs tests/clients/node/send.js; returns the JSON it printed."""
+    node = shutil.which("node")
+    assert node is not None, "node is not on PATH"
+
+    def run(*args: str, timeout: float = 60.0) -> dict[str, Any]:
+        return _run_client(
+            Path(node), "node/send.js", *args, timeout=timeout, env=venvs.node_env(node_client)
+        )
+
+    return run
 
 
 @pytest.hookimpl(wrapper=True)
