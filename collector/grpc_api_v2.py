@@ -26,6 +26,10 @@ SAMPLING_SERVICE = "jaeger.api_v2.SamplingManager"
 def api_v2_grpc_handlers(processor: SpanProcessor, provider: StrategyProvider) -> list[Any]:
     async def post_spans(request: bytes, context: Any) -> bytes:
         try:
+            processor.check_room()
+        except QueueFullError as e:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e))
+        try:
             spans = decode_post_spans(request)
         except DecodeError as e:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))

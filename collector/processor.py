@@ -56,6 +56,12 @@ class SpanProcessor:
     def queue_length(self) -> int:
         return self._queued_spans
 
+    def check_room(self) -> None:
+        """Raise QueueFullError when nothing more can be queued, so receivers refuse a request
+        before spending CPU decoding it."""
+        if self._closed or (self._queued_spans >= self.capacity):
+            raise QueueFullError(f"collector queue is full ({self._queued_spans}/{self.capacity} spans)")
+
     def submit(self, spans: list[Span], fmt: str, transport: str) -> None:
         """Queue a decoded batch; raises QueueFullError (after counting it) when there is no room."""
         if not spans:

@@ -42,6 +42,10 @@ def thrift_http_app(processor: SpanProcessor, provider: StrategyProvider, max_re
         if media not in THRIFT_MEDIA_TYPES:
             return _text(400, f"Unsupported content type: {content_type}")
         try:
+            processor.check_room()
+        except QueueFullError as e:
+            return _text(503, f"Cannot submit Jaeger batch: {e}", {"Retry-After": "1"})
+        try:
             body = await read_body(request, max_request_size)
             spans = decode_batch(body)
         except BodyTooLarge as e:

@@ -82,7 +82,9 @@ def _use_uvloop() -> None:
 
 async def _serve(command: str, config: Config) -> int:
     from pyjaeger.app import App
+    from pyjaeger.gc_tuning import freeze_startup_objects, tune_gc
 
+    tune_gc()
     app = App(command, config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -94,6 +96,7 @@ async def _serve(command: str, config: Config) -> int:
         # A port in use, an unreadable strategies file, ...: say what and exit non-zero.
         log.error("cannot start %s: %s", command, e)
         return 1
+    freeze_startup_objects()
     await stop.wait()
     log.info("shutting down")
     await app.stop()

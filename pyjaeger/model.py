@@ -14,6 +14,7 @@ __all__ = [
     "ValueType",
     "SpanRefType",
     "KeyValue",
+    "value_as_string",
     "Log",
     "SpanRef",
     "Process",
@@ -68,17 +69,20 @@ class KeyValue:
 
     def as_string(self) -> str:
         """The value as Jaeger's `AsString` renders it; tag search compares against this."""
-        t = self.v_type
-        v = self.value
-        if t == ValueType.STRING:
-            return v  # type: ignore[return-value]
-        if t == ValueType.BOOL:
-            return "true" if v else "false"
-        if t == ValueType.INT64:
-            return str(v)
-        if t == ValueType.FLOAT64:
-            return _format_g10(float(v))
-        return bytes(v).hex()  # type: ignore[arg-type]
+        return value_as_string(self.v_type, self.value)
+
+
+def value_as_string(v_type: int, value: Value) -> str:
+    """Jaeger's `AsString`: bool as true/false, float as Go's %g with 10 digits, binary as hex."""
+    if v_type == ValueType.STRING:
+        return value  # type: ignore[return-value]
+    if v_type == ValueType.BOOL:
+        return "true" if value else "false"
+    if v_type == ValueType.INT64:
+        return str(value)
+    if v_type == ValueType.FLOAT64:
+        return _format_g10(float(value))
+    return bytes(value).hex()  # type: ignore[arg-type]
 
 
 def _format_g10(f: float) -> str:

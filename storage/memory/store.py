@@ -1,26 +1,37 @@
 """An in-memory store bounded by trace count, with indexes so search is not a scan of everything.
 
-Indexes: trace id → spans; per service, every span's start time (sorted) beside its trace, so a
+Spans are kept packed (`packed.py`: tuples the garbage collector does not walk). Indexes: trace
+id → spans; per service, every span's start time (sorted) beside its trace's sequence number, so a
 search walks one service's spans newest first inside the time window and stops at the limit;
-per service, the (operation, span kind) pairs. The oldest trace (by first arrival) is evicted when
-`max_traces` is exceeded; its index entries are dropped lazily and compacted in bulk.
+per service, the (operation, span kind) pairs. The oldest trace (by first arrival) is evicted
+when `max_traces` is exceeded: its spans are released at once, its index entries are skipped and
+compacted away in bulk.
 """
 
 from __future__ import annotations
 
 import threading
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 
 from pyjaeger.model import DependencyLink, Span, Trace
-from pyjaeger.storage.base import (
-    DependencyReader,
-    Operation,
-    SpanReader,
-    SpanWriter,
-    TraceQuery,
+from pyjaeger.storage.base import DependencyReader, Operation, SpanReader, SpanWriter, TraceQuery
+from pyjaeger.storage.memory.packed import (
+    DURATION,
+    LOGS,
+    OPERATION,
+    PROCESS,
+    SPAN_ID,
+    START,
+    TAGS,
+    Packed,
+    Packer,
+    as_string,
+    parent_span_id,
+    span_kind,
+    unpack_spans,
 )
 
 __all__ = ["MemoryStore"]
@@ -29,129 +40,188 @@ _COMPACT_MIN = 1024
 
 
 class _TraceRecord:
-    __slots__ = ("alive", "spans", "trace_id")
+    __slots__ = ("seq", "spans", "trace_id")
 
-    def __init__(self, trace_id: int) -> None:
+    def __init__(self, trace_id: int, seq: int) -> None:
         self.trace_id = trace_id
-        self.spans: list[Span] = []
-        self.alive = True
+        self.seq = seq
+        self.spans: list[Packed] = []
 
 
-class _ServiceIndex:
-    """Start times of a service's spans, ascending, with the trace each belongs to."""
+class _Bucket:
+    """One time slice of a service's spans: start times beside their trace's sequence number.
 
-    __slots__ = ("dead", "operations", "records", "times")
+    Appends are O(1); a bucket that received spans out of order is sorted the next time a search
+    reads it, so late spans never cost a shift of the whole index.
+    """
+
+    __slots__ = ("seqs", "sorted", "times")
 
     def __init__(self) -> None:
         self.times = array("q")
-        self.records: list[_TraceRecord] = []
+        self.seqs = array("q")
+        self.sorted = True
+
+    def add(self, start: int, seq: int) -> None:
+        if self.sorted and self.times and start < self.times[-1]:
+            self.sorted = False
+        self.times.append(start)
+        self.seqs.append(seq)
+
+    def sort(self) -> None:
+        order = sorted(range(len(self.times)), key=self.times.__getitem__)
+        self.times = array("q", [self.times[i] for i in order])
+        self.seqs = array("q", [self.seqs[i] for i in order])
+        self.sorted = True
+
+
+_BUCKET_BITS = 24  # ~16.8 s of µs per bucket
+
+
+class _ServiceIndex:
+    """A service's spans by start time, in buckets kept in key order, plus its operations."""
+
+    __slots__ = ("buckets", "dead", "keys", "operations", "size")
+
+    def __init__(self) -> None:
+        self.buckets: dict[int, _Bucket] = {}
+        self.keys: list[int] = []  # bucket keys, ascending
+        self.size = 0
         self.dead = 0
         self.operations: dict[tuple[str, str], None] = {}
 
-    def add(self, start: int, rec: _TraceRecord) -> None:
-        times = self.times
-        if not times or start >= times[-1]:
-            times.append(start)
-            self.records.append(rec)
-        else:
-            pos = bisect_right(times, start)
-            times.insert(pos, start)
-            self.records.insert(pos, rec)
+    def add(self, start: int, seq: int) -> None:
+        key = start >> _BUCKET_BITS
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            bucket = self.buckets[key] = _Bucket()
+            if not self.keys or key > self.keys[-1]:
+                self.keys.append(key)
+            else:
+                insort(self.keys, key)
+        bucket.add(start, seq)
+        self.size += 1
 
-    def compact(self) -> None:
-        keep = [i for i, rec in enumerate(self.records) if rec.alive]
-        self.times = array("q", (self.times[i] for i in keep))
-        self.records = [self.records[i] for i in keep]
+    def compact(self, live: dict[int, _TraceRecord]) -> None:
+        for key in list(self.keys):
+            b = self.buckets[key]
+            keep = [i for i, seq in enumerate(b.seqs) if seq in live]
+            if not keep:
+                del self.buckets[key]
+                continue
+            b.times = array("q", [b.times[i] for i in keep])
+            b.seqs = array("q", [b.seqs[i] for i in keep])
+        self.keys = [k for k in self.keys if k in self.buckets]
+        self.size = sum(len(b.times) for b in self.buckets.values())
         self.dead = 0
 
-    def window(self, start_min: int | None, start_max: int | None) -> Iterable[_TraceRecord]:
-        """Live records of spans starting inside the window, newest first (repeats possible)."""
-        times, records = self.times, self.records
-        lo = 0 if start_min is None else bisect_left(times, start_min)
-        hi = len(times) if start_max is None else bisect_right(times, start_max)
-        for i in range(hi - 1, lo - 1, -1):
-            rec = records[i]
-            if rec.alive:
-                yield rec
+    def window(self, start_min: int | None, start_max: int | None) -> Iterator[int]:
+        """Sequence numbers of spans starting inside the window, newest first (repeats possible)."""
+        keys = self.keys
+        lo_key = 0 if start_min is None else bisect_left(keys, start_min >> _BUCKET_BITS)
+        hi_key = len(keys) if start_max is None else bisect_right(keys, start_max >> _BUCKET_BITS)
+        for k in range(hi_key - 1, lo_key - 1, -1):
+            b = self.buckets[keys[k]]
+            if not b.sorted:
+                b.sort()
+            times, seqs = b.times, b.seqs
+            lo = 0 if start_min is None else bisect_left(times, start_min)
+            hi = len(times) if start_max is None else bisect_right(times, start_max)
+            for i in range(hi - 1, lo - 1, -1):
+                yield seqs[i]
+
+    def entries(self, start_min: int | None, start_max: int | None) -> Iterator[tuple[int, int]]:
+        """(start time, sequence number) of spans inside the window, in no particular order."""
+        for b in self.buckets.values():
+            for t, seq in zip(b.times, b.seqs, strict=True):
+                if (start_min is None or t >= start_min) and (start_max is None or t <= start_max):
+                    yield t, seq
 
 
-def _span_matches(span: Span, q: TraceQuery, tags: Sequence[tuple[str, str]]) -> bool:
-    if q.service_name and span.process.service_name != q.service_name:
-        return False
-    if q.operation_name and span.operation_name != q.operation_name:
-        return False
-    if q.duration_min is not None and span.duration < q.duration_min:
-        return False
-    if q.duration_max is not None and span.duration > q.duration_max:
-        return False
-    if q.start_time_min is not None and span.start_time < q.start_time_min:
-        return False
-    if q.start_time_max is not None and span.start_time > q.start_time_max:
-        return False
-    for key, value in tags:
-        if not _has_tag(span, key, value):
-            return False
-    return True
-
-
-def _has_tag(span: Span, key: str, value: str) -> bool:
-    for kv in span.tags:
-        if kv.key == key and kv.as_string() == value:
+def _has_tag(p: Packed, key: str, value: str) -> bool:
+    for k, t, v in p[TAGS]:
+        if k == key and as_string(t, v) == value:
             return True
-    for kv in span.process.tags:
-        if kv.key == key and kv.as_string() == value:
+    for k, t, v in p[PROCESS][1]:
+        if k == key and as_string(t, v) == value:
             return True
-    for log in span.logs:
-        for kv in log.fields:
-            if kv.key == key and kv.as_string() == value:
+    for _, fields in p[LOGS]:
+        for k, t, v in fields:
+            if k == key and as_string(t, v) == value:
                 return True
     return False
 
 
+def _span_matches(p: Packed, q: TraceQuery, tags: Sequence[tuple[str, str]]) -> bool:
+    if q.service_name and p[PROCESS][0] != q.service_name:
+        return False
+    if q.operation_name and p[OPERATION] != q.operation_name:
+        return False
+    duration, start = p[DURATION], p[START]
+    if q.duration_min is not None and duration < q.duration_min:
+        return False
+    if q.duration_max is not None and duration > q.duration_max:
+        return False
+    if q.start_time_min is not None and start < q.start_time_min:
+        return False
+    if q.start_time_max is not None and start > q.start_time_max:
+        return False
+    return all(_has_tag(p, key, value) for key, value in tags)
+
+
 class MemoryStore(SpanWriter, SpanReader, DependencyReader):
-    """Thread-safe; every public method holds one lock for its whole run."""
+    """Thread-safe; every public method holds one lock for its whole run and never awaits inside."""
 
     def __init__(self, max_traces: int = 100_000) -> None:
         if max_traces < 0:
             raise ValueError("max_traces must be >= 0")
         self.max_traces = max_traces
         self._traces: OrderedDict[int, _TraceRecord] = OrderedDict()
+        self._by_seq: dict[int, _TraceRecord] = {}
         self._services: dict[str, _ServiceIndex] = {}
+        self._packer = Packer()
+        self._next_seq = 0
         self._lock = threading.Lock()
 
     async def write_spans(self, spans: Sequence[Span]) -> None:
+        pack = self._packer.pack
         with self._lock:
-            traces = self._traces
-            services = self._services
+            traces, by_seq, services = self._traces, self._by_seq, self._services
             for span in spans:
+                p = pack(span)
                 rec = traces.get(span.trace_id)
                 if rec is None:
-                    rec = traces[span.trace_id] = _TraceRecord(span.trace_id)
+                    rec = traces[span.trace_id] = by_seq[self._next_seq] = _TraceRecord(
+                        span.trace_id, self._next_seq
+                    )
+                    self._next_seq += 1
                     if self.max_traces and len(traces) > self.max_traces:
                         self._evict_oldest()
-                rec.spans.append(span)
-                svc = span.process.service_name
+                rec.spans.append(p)
+                svc = p[PROCESS][0]
                 idx = services.get(svc)
                 if idx is None:
                     idx = services[svc] = _ServiceIndex()
-                idx.add(span.start_time, rec)
-                idx.operations[(span.operation_name, span.span_kind)] = None
+                idx.add(p[START], rec.seq)
+                idx.operations[(p[OPERATION], span_kind(p))] = None
 
     def _evict_oldest(self) -> None:
         _, rec = self._traces.popitem(last=False)
-        rec.alive = False
-        for span in rec.spans:
-            idx = self._services[span.process.service_name]
+        del self._by_seq[rec.seq]
+        spans, rec.spans = rec.spans, []
+        for p in spans:
+            idx = self._services[p[PROCESS][0]]
             idx.dead += 1
-            if idx.dead >= _COMPACT_MIN and idx.dead * 2 >= len(idx.times):
-                idx.compact()
+            if idx.dead >= _COMPACT_MIN and idx.dead * 2 >= idx.size:
+                idx.compact(self._by_seq)
 
     async def get_trace(self, trace_id: int) -> Trace | None:
         with self._lock:
             rec = self._traces.get(trace_id)
             if rec is None or not rec.spans:
                 return None
-            return Trace(list(rec.spans))
+            packed = list(rec.spans)
+        return Trace(unpack_spans(packed))
 
     async def get_services(self) -> list[str]:
         with self._lock:
@@ -172,7 +242,8 @@ class MemoryStore(SpanWriter, SpanReader, DependencyReader):
 
     async def find_traces(self, query: TraceQuery) -> list[Trace]:
         with self._lock:
-            return [Trace(list(rec.spans)) for rec in self._find(query)]
+            found = [list(rec.spans) for rec in self._find(query)]
+        return [Trace(unpack_spans(spans)) for spans in found]
 
     def _find(self, q: TraceQuery) -> list[_TraceRecord]:
         limit = q.num_traces if q.num_traces > 0 else None
@@ -181,31 +252,33 @@ class MemoryStore(SpanWriter, SpanReader, DependencyReader):
             idx = self._services.get(q.service_name)
             if idx is None:
                 return []
-            candidates: Iterable[_TraceRecord] = idx.window(q.start_time_min, q.start_time_max)
+            candidates: Iterator[int] | list[int] = idx.window(q.start_time_min, q.start_time_max)
         else:
             candidates = self._all_newest_first(q.start_time_min, q.start_time_max)
+        by_seq = self._by_seq
         seen: set[int] = set()
         found: list[_TraceRecord] = []
-        for rec in candidates:
-            rid = id(rec)
-            if rid in seen:
+        for seq in candidates:
+            if seq in seen:
                 continue
-            seen.add(rid)
-            if any(_span_matches(s, q, tags) for s in rec.spans):
+            seen.add(seq)
+            rec = by_seq.get(seq)
+            if rec is None:
+                continue
+            if any(_span_matches(p, q, tags) for p in rec.spans):
                 found.append(rec)
                 if limit is not None and len(found) >= limit:
                     break
         return found
 
-    def _all_newest_first(self, start_min: int | None, start_max: int | None) -> list[_TraceRecord]:
+    def _all_newest_first(self, start_min: int | None, start_max: int | None) -> list[int]:
         # No service named: order every live trace by its newest span in the window.
-        newest: dict[int, tuple[int, _TraceRecord]] = {}
+        newest: dict[int, int] = {}
         for idx in self._services.values():
-            for rec in idx.window(start_min, start_max):
-                key = id(rec)
-                if key not in newest:
-                    newest[key] = (max(s.start_time for s in rec.spans), rec)
-        return [rec for _, rec in sorted(newest.values(), key=lambda t: t[0], reverse=True)]
+            for t, seq in idx.entries(start_min, start_max):
+                if seq in self._by_seq and t > newest.get(seq, -(1 << 63)):
+                    newest[seq] = t
+        return sorted(newest, key=newest.__getitem__, reverse=True)
 
     async def get_dependencies(self, end_ts: int, lookback: int) -> list[DependencyLink]:
         start = end_ts - lookback
@@ -213,10 +286,11 @@ class MemoryStore(SpanWriter, SpanReader, DependencyReader):
         with self._lock:
             seen: set[int] = set()
             for idx in self._services.values():
-                for rec in idx.window(start + 1, end_ts):
-                    if id(rec) in seen:
+                for seq in idx.window(start + 1, end_ts):
+                    rec = self._by_seq.get(seq)
+                    if rec is None or seq in seen:
                         continue
-                    seen.add(id(rec))
+                    seen.add(seq)
                     _count_edges(rec.spans, counts)
         return [DependencyLink(p, c, n) for (p, c), n in sorted(counts.items())]
 
@@ -228,14 +302,14 @@ class MemoryStore(SpanWriter, SpanReader, DependencyReader):
             return sum(len(r.spans) for r in self._traces.values())
 
 
-def _count_edges(spans: Sequence[Span], counts: dict[tuple[str, str], int]) -> None:
-    service_of = {s.span_id: s.process.service_name for s in spans}
-    for span in spans:
-        parent = span.parent_span_id
+def _count_edges(spans: Sequence[Packed], counts: dict[tuple[str, str], int]) -> None:
+    service_of = {p[SPAN_ID]: p[PROCESS][0] for p in spans}
+    for p in spans:
+        parent = parent_span_id(p)
         if not parent:
             continue
         parent_svc = service_of.get(parent)
-        child_svc = span.process.service_name
+        child_svc = p[PROCESS][0]
         if parent_svc is not None and parent_svc != child_svc:
             key = (parent_svc, child_svc)
             counts[key] = counts.get(key, 0) + 1
