@@ -164,20 +164,45 @@ def aio(pyjaeger_launcher: Any, tmp_path_factory: pytest.TempPathFactory) -> Ite
         yield server
 
 
-@pytest.fixture(scope="module", params=CASES, ids=[c.id for c in CASES])
-def sent(
-    request: pytest.FixtureRequest,
+@pytest.fixture(scope="module")
+def send_case(
     aio: Any,
     jaeger_python: Any,
     run_client: Callable[..., dict[str, Any]],
     run_node_client: Callable[..., dict[str, Any]],
     wait_for_trace: Callable[..., dict[str, Any]],
-) -> Sent:
-    case: Case = request.param
-    service = f"e2e-{case.id}"
-    out = send(case, aio, service, run_client, jaeger_python, run_node_client)
-    trace = wait_for_trace(aio, jaeger_id(out["trace_id"]), 3)
-    return Sent(case=case, server=aio, service=service, out=out, trace=trace)
+) -> Callable[[Case], Sent]:
+    """Sends each case's trace once; `sent` and `otel_sent` share the results."""
+    done: dict[str, Sent] = {}
+
+    def get(case: Case) -> Sent:
+        if case.id not in done:
+            service = f"e2e-{case.id}"
+            out = send(case, aio, service, run_client, jaeger_python, run_node_client)
+            trace = wait_for_trace(aio, jaeger_id(out["trace_id"]), 3)
+            done[case.id] = Sent(case=case, server=aio, service=service, out=out, trace=trace)
+        return done[case.id]
+
+    return get
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[c.id for c in CASES])
+def sent(request: pytest.FixtureRequest, send_case: Callable[[Case], Sent]) -> Sent:
+    return send_case(request.param)
+
+
+OTEL_CASES = [c for c in CASES if c.client == "otel"]
+NON_OTEL_CASES = [c for c in CASES if c.client != "otel"]
+
+
+@pytest.fixture(scope="module", params=OTEL_CASES, ids=[c.id for c in OTEL_CASES])
+def otel_sent(request: pytest.FixtureRequest, send_case: Callable[[Case], Sent]) -> Sent:
+    return send_case(request.param)
+
+
+@pytest.fixture(scope="module", params=NON_OTEL_CASES, ids=[c.id for c in NON_OTEL_CASES])
+def client_sent(request: pytest.FixtureRequest, send_case: Callable[[Case], Sent]) -> Sent:
+    return send_case(request.param)
 
 
 # -- ids and tree ------------------------------------------------------------------------------
@@ -282,9 +307,8 @@ def test_error_tag(sent: Sent) -> None:
         assert tags["otel.status_description"] == ("string", "boom")
 
 
-def test_otel_resource_attributes_are_span_tags(sent: Sent) -> None:
-    if sent.case.client != "otel":
-        pytest.skip("OTel Jaeger exporters only")
+def test_otel_resource_attributes_are_span_tags(otel_sent: Sent) -> None:
+    sent = otel_sent
     for name in sent.case.names:
         tags = tag_map(sent.span(name)["tags"])
         assert tags["service.name"] == ("string", sent.service)
@@ -313,9 +337,8 @@ def test_logs_as_sent(sent: Sent) -> None:
         assert fields == {"event": ("string", "cache miss"), "n": ("int64", 1)}
 
 
-def test_process(sent: Sent) -> None:
-    if sent.case.client == "otel":
-        pytest.skip("see test_otel_process")
+def test_process(client_sent: Sent) -> None:
+    sent = client_sent
     process_ids = {s["processID"] for s in sent.trace["spans"]}
     assert len(process_ids) == 1  # one client process
     assert set(sent.trace["processes"]) == process_ids
@@ -335,9 +358,8 @@ def test_process(sent: Sent) -> None:
         assert {"hostname", "ip", "client-uuid"} <= set(tags)
 
 
-def test_otel_process(sent: Sent) -> None:
-    if sent.case.client != "otel":
-        pytest.skip("OTel Jaeger exporters only")
+def test_otel_process(otel_sent: Sent) -> None:
+    sent = otel_sent
     process_ids = {s["processID"] for s in sent.trace["spans"]}
     assert len(process_ids) == 1
     process = sent.process(OTEL_ROOT)
