@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Any
 
 import grpc
 import httpx
 
+from pyjaeger.agent.collectors import CollectorConnections
 from pyjaeger.agent.udp import SinkFull
 from pyjaeger.codecs.api_v2 import encode_post_spans
 from pyjaeger.codecs.jaeger_thrift import encode_batches
@@ -23,7 +23,7 @@ from pyjaeger.config import ReporterConfig
 from pyjaeger.metrics import ReporterMetrics
 from pyjaeger.model import Span
 
-__all__ = ["Reporter", "POST_SPANS", "CHANNEL_OPTIONS"]
+__all__ = ["Reporter", "POST_SPANS"]
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +31,6 @@ POST_SPANS = "/jaeger.api_v2.CollectorService/PostSpans"
 _MAX_BATCH_SPANS = 1000
 _BACKOFF_MIN, _BACKOFF_MAX = 0.1, 5.0
 _SEND_TIMEOUT = 5.0
-# grpc's own reconnect backoff grows to minutes by default; a collector that comes back should
-# be used within seconds.
-CHANNEL_OPTIONS = [
-    ("grpc.initial_reconnect_backoff_ms", 100),
-    ("grpc.min_reconnect_backoff_ms", 100),
-    ("grpc.max_reconnect_backoff_ms", 2000),
-]
 
 
 class Reporter:
@@ -50,10 +43,7 @@ class Reporter:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
-        self._channels: list[Any] = []
-        self._calls: list[Any] = []
-        self._http: httpx.AsyncClient | None = None
-        self._next = 0
+        self._collectors = CollectorConnections(config, POST_SPANS, _SEND_TIMEOUT)
 
     @property
     def queue_length(self) -> int:
@@ -76,13 +66,7 @@ class Reporter:
     async def start(self) -> None:
         if self._task is not None:
             return
-        if self.config.type == "grpc":
-            for target in self.config.grpc_host_ports:
-                ch = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
-                self._channels.append(ch)
-                self._calls.append(ch.unary_unary(POST_SPANS))
-        else:
-            self._http = httpx.AsyncClient(timeout=_SEND_TIMEOUT)
+        self._collectors.open()
         self._task = asyncio.create_task(self._run())
 
     async def stop(self, timeout: float = 5.0) -> None:
@@ -96,12 +80,7 @@ class Reporter:
             log.error("agent stopping: %d spans not delivered to any collector", self._queued)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        for ch in self._channels:
-            await ch.close()
-        self._channels, self._calls = [], []
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._collectors.close()
 
     def _take(self) -> list[Span]:
         """The head of the queue merged up to a batch size; removed only once it is delivered."""
@@ -142,8 +121,8 @@ class Reporter:
         attempts = 1 + self.config.retry_max
         for _ in range(attempts):
             try:
-                if self._http is not None:
-                    await self._send_http(batch)
+                if self._collectors.http is not None:
+                    await self._send_http(self._collectors.http, batch)
                 else:
                     await self._send_grpc(batch)
                 return True
@@ -153,14 +132,11 @@ class Reporter:
         return False
 
     async def _send_grpc(self, batch: list[Span]) -> None:
-        call = self._calls[self._next % len(self._calls)]
-        self._next += 1
-        await call(encode_post_spans(batch), timeout=_SEND_TIMEOUT)
+        await self._collectors.next_call()(encode_post_spans(batch), timeout=_SEND_TIMEOUT)
 
-    async def _send_http(self, batch: list[Span]) -> None:
-        assert self._http is not None
+    async def _send_http(self, http: httpx.AsyncClient, batch: list[Span]) -> None:
         for body in encode_batches(batch):
-            r = await self._http.post(
+            r = await http.post(
                 self.config.http_endpoint, content=body, headers={"Content-Type": "application/x-thrift"}
             )
             if r.status_code >= 300:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from typing import Any, Protocol
+from typing import Protocol
 
 import grpc
-import httpx
 import orjson
 
-from pyjaeger.agent.reporter import CHANNEL_OPTIONS
+from pyjaeger.agent.collectors import CollectorConnections
 from pyjaeger.codecs.api_v2 import decode_sampling_response, encode_sampling_request
 from pyjaeger.config import ReporterConfig
 from pyjaeger.sampling.json import from_proto_dict
@@ -61,28 +59,13 @@ class CollectorStrategies:
     def __init__(self, config: ReporterConfig) -> None:
         self._config = config
         self._cache: dict[str, tuple[float, SamplingStrategy]] = {}
-        self._channels: list[Any] = []
-        self._calls: list[Any] = []
-        self._http: httpx.AsyncClient | None = None
-        self._next = 0
-        self._lock = asyncio.Lock()
+        self._collectors = CollectorConnections(config, GET_SAMPLING_STRATEGY, _TIMEOUT)
 
     async def start(self) -> None:
-        if self._config.type == "grpc":
-            for target in self._config.grpc_host_ports:
-                ch = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
-                self._channels.append(ch)
-                self._calls.append(ch.unary_unary(GET_SAMPLING_STRATEGY))
-        else:
-            self._http = httpx.AsyncClient(timeout=_TIMEOUT)
+        self._collectors.open()
 
     async def stop(self) -> None:
-        for ch in self._channels:
-            await ch.close()
-        self._channels, self._calls = [], []
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._collectors.close()
 
     async def get(self, service: str) -> SamplingStrategy:
         cached = self._cache.get(service)
@@ -101,17 +84,16 @@ class CollectorStrategies:
         return strategy
 
     async def _fetch(self, service: str) -> SamplingStrategy:
-        if self._http is not None:
+        http = self._collectors.http
+        if http is not None:
             url = self._config.http_endpoint.rsplit("/api/", 1)[0] + "/api/sampling"
-            r = await self._http.get(url, params={"service": service})
+            r = await http.get(url, params={"service": service})
             r.raise_for_status()
             return from_proto_dict(orjson.loads(r.content))
         errors = []
-        for _ in range(len(self._calls)):
-            call = self._calls[self._next % len(self._calls)]
-            self._next += 1
+        for _ in range(self._collectors.grpc_targets):
             try:
-                reply = await call(encode_sampling_request(service), timeout=_TIMEOUT)
+                reply = await self._collectors.next_call()(encode_sampling_request(service), timeout=_TIMEOUT)
                 return from_proto_dict(decode_sampling_response(reply))
             except grpc.aio.AioRpcError as e:
                 errors.append(f"{e.code().name}: {e.details()}")
