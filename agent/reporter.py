@@ -17,17 +17,16 @@ import httpx
 
 from pyjaeger.agent.collectors import CollectorConnections
 from pyjaeger.agent.udp import SinkFull
-from pyjaeger.codecs.api_v2 import encode_post_spans
+from pyjaeger.codecs.api_v2 import POST_SPANS_METHOD, encode_post_spans
 from pyjaeger.codecs.jaeger_thrift import encode_batches
 from pyjaeger.config import ReporterConfig
 from pyjaeger.metrics import ReporterMetrics
 from pyjaeger.model import Span
 
-__all__ = ["Reporter", "POST_SPANS"]
+__all__ = ["Reporter"]
 
 log = logging.getLogger(__name__)
 
-POST_SPANS = "/jaeger.api_v2.CollectorService/PostSpans"
 _MAX_BATCH_SPANS = 1000
 _BACKOFF_MIN, _BACKOFF_MAX = 0.1, 5.0
 _SEND_TIMEOUT = 5.0
@@ -43,7 +42,7 @@ class Reporter:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
-        self._collectors = CollectorConnections(config, POST_SPANS, _SEND_TIMEOUT)
+        self._collectors = CollectorConnections(config, POST_SPANS_METHOD, _SEND_TIMEOUT)
 
     @property
     def queue_length(self) -> int:

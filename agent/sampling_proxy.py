@@ -10,17 +10,20 @@ import grpc
 import orjson
 
 from pyjaeger.agent.collectors import CollectorConnections
-from pyjaeger.codecs.api_v2 import decode_sampling_response, encode_sampling_request
+from pyjaeger.codecs.api_v2_sampling import (
+    GET_SAMPLING_STRATEGY_METHOD,
+    decode_sampling_response,
+    encode_sampling_request,
+)
 from pyjaeger.config import ReporterConfig
 from pyjaeger.sampling.json import from_proto_dict
 from pyjaeger.sampling.model import SamplingStrategy
 from pyjaeger.sampling.provider import StrategyProvider
 
-__all__ = ["StrategySource", "LocalStrategies", "CollectorStrategies", "GET_SAMPLING_STRATEGY"]
+__all__ = ["StrategySource", "LocalStrategies", "CollectorStrategies"]
 
 log = logging.getLogger(__name__)
 
-GET_SAMPLING_STRATEGY = "/jaeger.api_v2.SamplingManager/GetSamplingStrategy"
 CACHE_TTL = 60.0  # seconds a fetched strategy is served before it is fetched again
 _TIMEOUT = 2.0
 
@@ -59,7 +62,7 @@ class CollectorStrategies:
     def __init__(self, config: ReporterConfig) -> None:
         self._config = config
         self._cache: dict[str, tuple[float, SamplingStrategy]] = {}
-        self._collectors = CollectorConnections(config, GET_SAMPLING_STRATEGY, _TIMEOUT)
+        self._collectors = CollectorConnections(config, GET_SAMPLING_STRATEGY_METHOD, _TIMEOUT)
 
     async def start(self) -> None:
         self._collectors.open()

@@ -11,16 +11,18 @@ from typing import Any
 
 import grpc
 
-from pyjaeger.codecs.api_v2 import decode_post_spans, decode_sampling_request, encode_sampling_response
+from pyjaeger.codecs.api_v2 import COLLECTOR_SERVICE, decode_post_spans
+from pyjaeger.codecs.api_v2_sampling import (
+    SAMPLING_SERVICE,
+    decode_sampling_request,
+    encode_sampling_response,
+)
 from pyjaeger.codecs.errors import DecodeError
 from pyjaeger.collector.processor import QueueFullError, SpanProcessor
 from pyjaeger.sampling.json import to_proto_dict
 from pyjaeger.sampling.provider import StrategyProvider
 
 __all__ = ["api_v2_grpc_handlers", "COLLECTOR_SERVICE", "SAMPLING_SERVICE"]
-
-COLLECTOR_SERVICE = "jaeger.api_v2.CollectorService"
-SAMPLING_SERVICE = "jaeger.api_v2.SamplingManager"
 
 
 def api_v2_grpc_handlers(processor: SpanProcessor, provider: StrategyProvider) -> list[Any]:

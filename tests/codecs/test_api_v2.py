@@ -11,18 +11,20 @@ import pytest
 from google.protobuf import duration_pb2, timestamp_pb2
 
 from pyjaeger.codecs.api_v2 import (
-    GET_SAMPLING_STRATEGY_METHOD,
     NULL_PROCESS_SERVICE_NAME,
     POST_SPANS_METHOD,
     batch_pb_to_spans,
     decode_post_spans,
-    decode_sampling_request,
-    decode_sampling_response,
     encode_post_spans,
     encode_post_spans_response,
+    spans_to_batch_pb,
+)
+from pyjaeger.codecs.api_v2_sampling import (
+    GET_SAMPLING_STRATEGY_METHOD,
+    decode_sampling_request,
+    decode_sampling_response,
     encode_sampling_request,
     encode_sampling_response,
-    spans_to_batch_pb,
 )
 from pyjaeger.codecs.errors import DecodeError
 from pyjaeger.idl.api_v2 import collector_pb2, model_pb2, sampling_pb2

@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from pyjaeger.codecs.api_v2 import (
-    decode_post_spans,
+from pyjaeger.codecs.api_v2 import decode_post_spans, encode_post_spans
+from pyjaeger.codecs.api_v2_sampling import (
     decode_sampling_request,
     decode_sampling_response,
-    encode_post_spans,
     encode_sampling_request,
     encode_sampling_response,
 )

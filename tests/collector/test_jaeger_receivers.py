@@ -92,7 +92,7 @@ async def test_sampling_endpoints_default_strategy(make_app: Callable[..., Any])
         }
         r = await c.get(base + "/api/sampling")
         assert r.status_code == 400 and "'service' parameter must be provided once" in r.text
-    from pyjaeger.codecs.api_v2 import decode_sampling_response, encode_sampling_request
+    from pyjaeger.codecs.api_v2_sampling import decode_sampling_response, encode_sampling_request
 
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port(app, 'collector gRPC server')}") as ch:
         call = ch.unary_unary("/jaeger.api_v2.SamplingManager/GetSamplingStrategy")
