@@ -19,5 +19,10 @@ for comp in COMPONENTS:
 setup(
     packages=packages,
     package_dir=package_dir,
-    package_data={"": ["*.json", "*.proto", "*.thrift", "*.html", "*.js", "*.css", "py.typed"]},
+    package_data={
+        "": ["*.json", "*.proto", "*.thrift", "*.pyi", "*.html", "*.js", "*.css", "py.typed"],
+        # data folders without an __init__.py are not packages: name them explicitly
+        "pyjaeger": ["idl/thrift/*.thrift"],
+        "pyjaeger.storage.elasticsearch": ["templates/*.json"],
+    },
 )
