@@ -18,6 +18,9 @@ echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 
+echo "== elasticsearch distribution (fetched once with mvn into .cache/elasticsearch)"
+bash scripts/elasticsearch.sh fetch
+
 echo "== pytest"
 set +e
 .venv/bin/pytest "$@"
