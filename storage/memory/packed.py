@@ -1,22 +1,24 @@
-"""Spans as the memory store keeps them: nested tuples of plain values.
+"""Spans as the memory store keeps them: a flat tuple of plain values and one marshalled blob.
 
-CPython's cyclic garbage collector stops tracking a tuple that holds only atomic values (str,
-int, float, bytes, bool, None) or such tuples, so a stored span costs the collector nothing once
-it has been looked at. Stored as model objects, each span was ~19 tracked objects that every
-full collection walked again: at a million spans that was most of the server's CPU and pauses of
-seconds. Tuples are also smaller than slotted objects and lists.
+CPython's cyclic garbage collector walks every container object it tracks on each full
+collection. Kept as model objects, a stored span was ~19 tracked objects; kept as nested tuples it
+was still tracked until several collections had untracked it one nesting level at a time. Here a
+span is one tuple of ints and strings, a shared process tuple, and a `bytes` blob (`marshal`, C
+speed, compact) holding tags, logs and references: the tuple is untracked at its first
+collection and the blob never is. The blob is only read back when a search needs tags, for
+dependencies, or to rebuild the span.
 
-Layout of a packed span (indexes are the `_...` constants below):
-  (trace_id, span_id, operation_name, flags, start_time, duration,
-   tags, logs, refs, process, warnings)
-  tags:    ((key, value_type, value), ...)
-  logs:    ((timestamp, tags), ...)
-  refs:    ((ref_type, trace_id, span_id), ...)
-  process: (service_name, tags), shared between spans of equal processes
+Layout of a packed span (indexes are the constants below):
+  (trace_id, span_id, operation_name, flags, start_time, duration, process, blob)
+  process: (service_name, ((key, value_type, value), ...)), shared between equal processes
+  blob:    marshal of (tags, logs, refs, warnings) with
+           tags ((key, value_type, value), ...), logs ((timestamp, tags), ...),
+           refs ((ref_type, trace_id, span_id), ...), warnings (str, ...) or None
 """
 
 from __future__ import annotations
 
+import marshal
 import sys
 from typing import Any
 
@@ -27,33 +29,34 @@ __all__ = [
     "PackedProcess",
     "Packer",
     "unpack_spans",
+    "unpack_details",
     "TRACE_ID",
     "SPAN_ID",
     "OPERATION",
     "START",
     "DURATION",
-    "TAGS",
-    "LOGS",
-    "REFS",
     "PROCESS",
+    "BLOB",
     "as_string",
-    "span_kind",
     "parent_span_id",
 ]
 
 Packed = tuple[Any, ...]
-PackedProcess = tuple[str, tuple[tuple[str, int, Any], ...]]
+PackedTags = tuple[tuple[str, int, Any], ...]
+PackedProcess = tuple[str, PackedTags]
 
-TRACE_ID, SPAN_ID, OPERATION, FLAGS, START, DURATION, TAGS, LOGS, REFS, PROCESS, WARNINGS = range(11)
+TRACE_ID, SPAN_ID, OPERATION, FLAGS, START, DURATION, PROCESS, BLOB = range(8)
 
 _INTERN_LIMIT = 10_000  # distinct processes remembered for sharing; the cache restarts past it
-_SPAN_KINDS = frozenset({"client", "server", "producer", "consumer", "internal"})
 _CHILD_OF = int(SpanRefType.CHILD_OF)
+_MARSHAL_VERSION = 4
 _intern = sys.intern
+_dumps = marshal.dumps
+_loads = marshal.loads
 
 
-def _pack_tags(kvs: list[KeyValue]) -> tuple[tuple[str, int, Any], ...]:
-    return tuple([(_intern(kv.key), int(kv.v_type), kv.value) for kv in kvs])
+def _pack_tags(kvs: list[KeyValue]) -> PackedTags:
+    return tuple([(kv.key, int(kv.v_type), kv.value) for kv in kvs])
 
 
 class Packer:
@@ -64,6 +67,12 @@ class Packer:
         self._by_object: dict[int, tuple[Process, PackedProcess]] = {}
 
     def pack(self, span: Span) -> Packed:
+        details = (
+            _pack_tags(span.tags),
+            tuple([(log.timestamp, _pack_tags(log.fields)) for log in span.logs]),
+            tuple([(int(r.ref_type), r.trace_id, r.span_id) for r in span.references]),
+            tuple(span.warnings) if span.warnings else None,
+        )
         return (
             span.trace_id,
             span.span_id,
@@ -71,11 +80,8 @@ class Packer:
             span.flags,
             span.start_time,
             span.duration,
-            _pack_tags(span.tags),
-            tuple([(log.timestamp, _pack_tags(log.fields)) for log in span.logs]) if span.logs else (),
-            tuple([(int(r.ref_type), r.trace_id, r.span_id) for r in span.references]),
             self._process(span.process),
-            tuple(span.warnings) if span.warnings else None,
+            _dumps(details, _MARSHAL_VERSION),
         )
 
     def _process(self, process: Process) -> PackedProcess:
@@ -83,11 +89,11 @@ class Packer:
         hit = self._by_object.get(id(process))
         if hit is not None and hit[0] is process:
             return hit[1]
-        packed: PackedProcess = (_intern(process.service_name), _pack_tags(process.tags))
-        try:
-            packed = self._processes.setdefault(packed, packed)
-        except TypeError:  # an unhashable value cannot be shared; keep it alone
-            pass
+        packed: PackedProcess = (
+            _intern(process.service_name),
+            tuple([(_intern(kv.key), int(kv.v_type), kv.value) for kv in process.tags]),
+        )
+        packed = self._processes.setdefault(packed, packed)
         if len(self._processes) > _INTERN_LIMIT:
             self._processes.clear()
         if len(self._by_object) > 64:
@@ -100,7 +106,12 @@ _VALUE_TYPES = tuple(ValueType)
 _REF_TYPES = tuple(SpanRefType)
 
 
-def _unpack_tags(tags: tuple[tuple[str, int, Any], ...]) -> list[KeyValue]:
+def unpack_details(p: Packed) -> tuple[PackedTags, tuple[tuple[int, PackedTags], ...], tuple[Any, ...], Any]:
+    """(tags, logs, refs, warnings) of a packed span."""
+    return _loads(p[BLOB])  # type: ignore[no-any-return]
+
+
+def _unpack_tags(tags: PackedTags) -> list[KeyValue]:
     vt = _VALUE_TYPES
     return [KeyValue(k, vt[t], v) for k, t, v in tags]
 
@@ -115,19 +126,20 @@ def unpack_spans(packed: list[Packed]) -> list[Span]:
         proc = processes.get(id(pp))
         if proc is None:
             proc = processes[id(pp)] = Process(pp[0], _unpack_tags(pp[1]))
+        tags, logs, refs, warnings = _loads(p[BLOB])
         out.append(
             Span(
                 p[TRACE_ID],
                 p[SPAN_ID],
                 p[OPERATION],
-                [SpanRef(rt[t], tid, sid) for t, tid, sid in p[REFS]],
+                [SpanRef(rt[t], tid, sid) for t, tid, sid in refs],
                 p[FLAGS],
                 p[START],
                 p[DURATION],
-                _unpack_tags(p[TAGS]),
-                [Log(ts, _unpack_tags(fields)) for ts, fields in p[LOGS]],
+                _unpack_tags(tags),
+                [Log(ts, _unpack_tags(fields)) for ts, fields in logs],
                 proc,
-                list(p[WARNINGS]) if p[WARNINGS] is not None else None,
+                list(warnings) if warnings is not None else None,
             )
         )
     return out
@@ -138,18 +150,11 @@ def as_string(value_type: int, value: Any) -> str:
     return value if value_type == 0 else value_as_string(value_type, value)
 
 
-def span_kind(p: Packed) -> str:
-    for key, t, value in p[TAGS]:
-        if key == "span.kind" and t == 0 and value in _SPAN_KINDS:
-            return value  # type: ignore[no-any-return]
-    return ""
-
-
 def parent_span_id(p: Packed) -> int:
     """Jaeger's rule: the first same-trace CHILD_OF reference, else the first same-trace one."""
     trace_id = p[TRACE_ID]
     follows = 0
-    for ref_type, tid, sid in p[REFS]:
+    for ref_type, tid, sid in unpack_details(p)[2]:
         if tid != trace_id:
             continue
         if ref_type == _CHILD_OF:

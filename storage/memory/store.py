@@ -15,22 +15,21 @@ from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from pyjaeger.model import DependencyLink, Span, Trace
 from pyjaeger.storage.base import DependencyReader, Operation, SpanReader, SpanWriter, TraceQuery
 from pyjaeger.storage.memory.packed import (
     DURATION,
-    LOGS,
     OPERATION,
     PROCESS,
     SPAN_ID,
     START,
-    TAGS,
     Packed,
     Packer,
     as_string,
     parent_span_id,
-    span_kind,
+    unpack_details,
     unpack_spans,
 )
 
@@ -138,14 +137,14 @@ class _ServiceIndex:
                     yield t, seq
 
 
-def _has_tag(p: Packed, key: str, value: str) -> bool:
-    for k, t, v in p[TAGS]:
+def _has_tag(p: Packed, details: tuple[Any, ...], key: str, value: str) -> bool:
+    for k, t, v in details[0]:
         if k == key and as_string(t, v) == value:
             return True
     for k, t, v in p[PROCESS][1]:
         if k == key and as_string(t, v) == value:
             return True
-    for _, fields in p[LOGS]:
+    for _, fields in details[1]:
         for k, t, v in fields:
             if k == key and as_string(t, v) == value:
                 return True
@@ -166,7 +165,10 @@ def _span_matches(p: Packed, q: TraceQuery, tags: Sequence[tuple[str, str]]) -> 
         return False
     if q.start_time_max is not None and start > q.start_time_max:
         return False
-    return all(_has_tag(p, key, value) for key, value in tags)
+    if not tags:
+        return True
+    details = unpack_details(p)  # only now: the blob costs a decode
+    return all(_has_tag(p, details, key, value) for key, value in tags)
 
 
 class MemoryStore(SpanWriter, SpanReader, DependencyReader):
@@ -203,7 +205,7 @@ class MemoryStore(SpanWriter, SpanReader, DependencyReader):
                 if idx is None:
                     idx = services[svc] = _ServiceIndex()
                 idx.add(p[START], rec.seq)
-                idx.operations[(p[OPERATION], span_kind(p))] = None
+                idx.operations[(p[OPERATION], span.span_kind)] = None
 
     def _evict_oldest(self) -> None:
         _, rec = self._traces.popitem(last=False)
