@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import time
 from collections import deque
@@ -23,7 +24,7 @@ from pyjaeger.metrics import UDPServerMetrics
 from pyjaeger.model import Span
 from pyjaeger.servers import Server
 
-__all__ = ["UDPServer", "SinkFull"]
+__all__ = ["UDPServer", "SinkFull", "socket_drops"]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,8 @@ class UDPServer(Server):
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self._received), sock=sock)
         self._transport = transport
+        inode = os.fstat(sock.fileno()).st_ino
+        self._m[self._default].kernel_drops.set_function(lambda: socket_drops(inode))
         self._worker = asyncio.create_task(self._work())
         log.info("%s listening on %s/udp", self.name, self.config.host_port)
 
@@ -177,8 +180,31 @@ class UDPServer(Server):
             self._worker = None
 
 
+def socket_drops(inode: int) -> float:
+    """The kernel's drop count for the UDP socket with this inode (Linux /proc/net/udp{,6})."""
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if len(fields) >= 13 and fields[9] == str(inode):
+                        return float(fields[-1])
+        except OSError:
+            continue
+    return 0.0
+
+
 class _Labelled:
-    __slots__ = ("dropped", "handler_errors", "packet_size", "processed", "queue_size", "read_errors")
+    __slots__ = (
+        "dropped",
+        "handler_errors",
+        "kernel_drops",
+        "packet_size",
+        "processed",
+        "queue_size",
+        "read_errors",
+    )
 
     def __init__(self, m: UDPServerMetrics, protocol: str) -> None:
         key = ("jaeger", protocol)
@@ -188,3 +214,4 @@ class _Labelled:
         self.handler_errors = m.handler_errors.labels(*key)
         self.queue_size = m.queue_size.labels(*key)
         self.packet_size = m.packet_size.labels(*key)
+        self.kernel_drops = m.kernel_drops.labels(*key)

@@ -151,6 +151,14 @@ class UDPServerMetrics:
         self.handler_errors = Counter(
             f"{ns}_t_processor_handler_errors", "Datagrams that did not decode", labels, registry=registry
         )
+        # Not a Jaeger metric: when decoding falls behind, the kernel drops datagrams before the
+        # server sees them, and only the socket's own counter (/proc/net/udp) shows it.
+        self.kernel_drops = Gauge(
+            f"{ns}_server_kernel_drops",
+            "Datagrams the kernel dropped on this socket because its receive buffer was full (cumulative)",
+            labels,
+            registry=registry,
+        )
 
 
 class ReporterMetrics:

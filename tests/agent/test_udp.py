@@ -122,3 +122,29 @@ def test_sink_full_is_a_counted_drop() -> None:
     labels = {"model": "jaeger", "protocol": "compact"}
     assert registry.get_sample_value("jaeger_agent_thrift_udp_server_packets_dropped_total", labels) == 1
     assert registry.get_sample_value("jaeger_agent_thrift_udp_server_packets_processed_total", labels) == 1
+
+
+def test_kernel_drops_are_read_from_the_socket() -> None:
+    import os
+
+    from pyjaeger.agent.udp import socket_drops
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
+        receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)  # fills after a few datagrams
+        receiver.bind(("127.0.0.1", 0))
+        inode = os.fstat(receiver.fileno()).st_ino
+        assert socket_drops(inode) == 0
+        send(receiver.getsockname()[1], *[b"x" * 1000] * 50)
+        assert socket_drops(inode) > 0
+
+
+async def test_kernel_drops_gauge_is_exported(make_app: Callable[..., Any]) -> None:
+    app = await make_app()
+    value = sample(app, "jaeger_agent_thrift_udp_server_kernel_drops", model="jaeger", protocol="compact")
+    assert value == 0.0
+    assert (
+        app.registry.get_sample_value(
+            "jaeger_agent_thrift_udp_server_kernel_drops", {"model": "jaeger", "protocol": "binary"}
+        )
+        == 0.0
+    )
