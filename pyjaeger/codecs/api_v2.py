@@ -80,12 +80,10 @@ def encode_post_spans_response() -> bytes:
 
 def batch_pb_to_spans(batch: model_pb2.Batch) -> list[Span]:
     """A parsed `Batch` → spans, by the rules in the module docstring."""
-    kv_ = KeyValue
     log_ = Log
     span_ = Span
     ref_ = SpanRef
     from_bytes = int.from_bytes
-    string, boolean, int64, float64, binary = ValueType  # members in definition order
     child_of, follows_from = SpanRefType.CHILD_OF, SpanRefType.FOLLOWS_FROM
     us = _US
 
@@ -126,44 +124,10 @@ def batch_pb_to_spans(batch: model_pb2.Batch) -> list[Span]:
                 )
             )
 
-        tags: list[KeyValue] = []
-        add = tags.append
-        for kv in sp.tags:
-            t = kv.v_type
-            # Ordered by how often SDKs send each type.
-            if t == 0:
-                add(kv_(kv.key, string, kv.v_str))
-            elif t == 2:
-                add(kv_(kv.key, int64, kv.v_int64))
-            elif t == 1:
-                add(kv_(kv.key, boolean, kv.v_bool))
-            elif t == 3:
-                add(kv_(kv.key, float64, kv.v_float64))
-            elif t == 4:
-                add(kv_(kv.key, binary, kv.v_binary))
-            else:
-                add(kv_(kv.key, string, kv.v_str))
-                warnings = _warn_type(warnings, "tag", kv.key, t)
-
+        tags, warnings = _kvs(sp.tags, "tag", warnings)
         logs: list[Log] = []
         for lg in sp.logs:
-            fields: list[KeyValue] = []
-            put = fields.append
-            for kv in lg.fields:
-                t = kv.v_type
-                if t == 0:
-                    put(kv_(kv.key, string, kv.v_str))
-                elif t == 2:
-                    put(kv_(kv.key, int64, kv.v_int64))
-                elif t == 1:
-                    put(kv_(kv.key, boolean, kv.v_bool))
-                elif t == 3:
-                    put(kv_(kv.key, float64, kv.v_float64))
-                elif t == 4:
-                    put(kv_(kv.key, binary, kv.v_binary))
-                else:
-                    put(kv_(kv.key, string, kv.v_str))
-                    warnings = _warn_type(warnings, "log field", kv.key, t)
+            fields, warnings = _kvs(lg.fields, "log field", warnings)
             ts = lg.timestamp
             logs.append(log_(ts.seconds * us + ts.nanos // 1000, fields))
 
@@ -196,6 +160,33 @@ def batch_pb_to_spans(batch: model_pb2.Batch) -> list[Span]:
             )
         )
     return spans
+
+
+def _kvs(pb_kvs: Any, what: str, warnings: list[str] | None) -> tuple[list[KeyValue], list[str] | None]:
+    """Model key-values from api_v2 ones; an unknown v_type keeps v_str and adds a warning."""
+    out: list[KeyValue] = []
+    add = out.append
+    kv_ = KeyValue
+    for kv in pb_kvs:
+        t = kv.v_type
+        # Ordered by how often SDKs send each type.
+        if t == 0:
+            add(kv_(kv.key, _STRING, kv.v_str))
+        elif t == 2:
+            add(kv_(kv.key, _INT64, kv.v_int64))
+        elif t == 1:
+            add(kv_(kv.key, _BOOL, kv.v_bool))
+        elif t == 3:
+            add(kv_(kv.key, _FLOAT64, kv.v_float64))
+        elif t == 4:
+            add(kv_(kv.key, _BINARY, kv.v_binary))
+        else:
+            add(kv_(kv.key, _STRING, kv.v_str))
+            warnings = _warn_type(warnings, what, kv.key, t)
+    return out, warnings
+
+
+_STRING, _BOOL, _INT64, _FLOAT64, _BINARY = ValueType
 
 
 def _id_error(field: str, got: int, expected: str) -> DecodeError:

@@ -127,37 +127,18 @@ def trace_to_dict(trace: Trace) -> dict[str, Any]:
         ]
         logs = logs_of(span.logs) if span.logs else []
         flags = span.flags
-        if flags:
-            append(
-                {
-                    "traceID": last_tid_text,
-                    "spanID": f"{span.span_id:016x}",
-                    "flags": flags,
-                    "operationName": span.operation_name,
-                    "references": refs,
-                    "startTime": span.start_time,
-                    "duration": span.duration,
-                    "tags": kvs(span.tags),
-                    "logs": logs,
-                    "processID": pid,
-                    "warnings": span.warnings,
-                }
-            )
-        else:
-            append(
-                {
-                    "traceID": last_tid_text,
-                    "spanID": f"{span.span_id:016x}",
-                    "operationName": span.operation_name,
-                    "references": refs,
-                    "startTime": span.start_time,
-                    "duration": span.duration,
-                    "tags": kvs(span.tags),
-                    "logs": logs,
-                    "processID": pid,
-                    "warnings": span.warnings,
-                }
-            )
+        out: dict[str, Any] = {"traceID": last_tid_text, "spanID": f"{span.span_id:016x}"}
+        if flags:  # Go's omitempty: left out when 0, third in order otherwise
+            out["flags"] = flags
+        out["operationName"] = span.operation_name
+        out["references"] = refs
+        out["startTime"] = span.start_time
+        out["duration"] = span.duration
+        out["tags"] = kvs(span.tags)
+        out["logs"] = logs
+        out["processID"] = pid
+        out["warnings"] = span.warnings
+        append(out)
 
     if len(processes) > 9:
         # Go writes map keys sorted as strings: p1, p10, p11, ..., p2.
