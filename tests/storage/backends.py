@@ -10,11 +10,16 @@ documented exceptions to the contract go into its `Capabilities`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pyjaeger.model import Span
 from pyjaeger.storage.base import DependencyReader, SpanReader, SpanWriter
+
+if TYPE_CHECKING:
+    from pyjaeger.storage.elasticsearch.store import ElasticsearchStore
 
 __all__ = ["BACKENDS", "Backend", "BackendFactory", "Capabilities", "settle", "wait_for"]
 
@@ -59,8 +64,59 @@ async def _memory(max_traces: int) -> Backend:
     return Backend("memory", store, store, store, store.close)
 
 
+# The Elasticsearch node's URL, set by conftest.py's session fixture before the first factory
+# call (None: no node could be started here, and the factory skips).
+ELASTICSEARCH_URL: list[str | None] = []
+
+
+class _RefreshingWriter(SpanWriter):
+    """Refreshes the store's indices after each write: the refresh lag stays real for reads
+    racing the writes (the concurrency case), but a test's settle no longer waits ~1 s."""
+
+    def __init__(self, store: ElasticsearchStore) -> None:
+        self._store = store
+
+    async def write_spans(self, spans: Sequence[Span]) -> None:
+        await self._store.write_spans(spans)
+        await self._store.refresh()
+
+
+async def _elasticsearch(max_traces: int) -> Backend:
+    import pytest
+
+    from pyjaeger.storage.elasticsearch.config import ElasticsearchConfig
+    from pyjaeger.storage.elasticsearch.store import ElasticsearchStore
+
+    url = ELASTICSEARCH_URL[0] if ELASTICSEARCH_URL else None
+    if url is None:
+        pytest.skip("no Elasticsearch node could be started here")
+    prefix = f"pyjt-{uuid.uuid4().hex[:12]}"  # a private namespace: indices and templates
+    config = ElasticsearchConfig(server_urls=(url,), index_prefix=prefix, num_shards=1, num_replicas=0)
+    store = await ElasticsearchStore.open(config)
+
+    async def close() -> None:
+        try:
+            client = store.client.options(ignore_status=404)
+            indices = await client.indices.get(index=f"{prefix}-jaeger-*", expand_wildcards="all")
+            if indices.body:
+                await client.indices.delete(index=",".join(indices.body))
+            for kind in ("span", "service"):
+                await client.indices.delete_index_template(name=f"{prefix}-jaeger-{kind}")
+        finally:
+            await store.close()
+
+    caps = Capabilities(
+        span_kind_in_operations=False,
+        refresh_lag=True,
+        evicts_at_max_traces=False,
+        dependencies_from_spans=True,
+    )
+    return Backend("elasticsearch", _RefreshingWriter(store), store, store, close, caps)
+
+
 BACKENDS: dict[str, BackendFactory] = {
     "memory": _memory,
+    "elasticsearch": _elasticsearch,
 }
 
 
