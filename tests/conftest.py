@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import importlib.util
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -110,3 +114,31 @@ def span() -> Callable[..., Any]:
 def loopback_config_fixture() -> Callable[..., Config]:
     """`loopback_config(base_path=..., **collector)`: a Config on free loopback ports."""
     return loopback_config
+
+
+ES_LAUNCHER_MODULE = "pyjaeger_tests_es_launcher"  # launcher.MODULE_NAME
+
+
+def load_es_launcher() -> ModuleType:
+    """tests/elasticsearch/launcher.py, imported by path once (tests are not a package)."""
+    module = sys.modules.get(ES_LAUNCHER_MODULE)
+    if module is None:
+        path = Path(__file__).parent / "elasticsearch" / "launcher.py"
+        spec = importlib.util.spec_from_file_location(ES_LAUNCHER_MODULE, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[ES_LAUNCHER_MODULE] = module
+        spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def elasticsearch() -> Iterator[Any]:
+    """One real Elasticsearch node for the whole session (storage suite and launcher tests).
+
+    It is started on first use and stopped at the end. A test that kills or stops it must bring it
+    back (`restart()`, same port and data) before it ends. A node that cannot start fails the
+    tests that need it: they are never skipped, so CI cannot go green without a real server.
+    """
+    with load_es_launcher().start() as server:
+        yield server

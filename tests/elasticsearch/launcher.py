@@ -21,7 +21,7 @@ JDK: ``$PYJAEGER_ES_JAVA_HOME`` or ``$ES_JAVA_HOME`` when set; else the newest J
 ``/usr/java/*``, ``/opt/java/*`` (version read from each JDK's ``release`` file).
 
 Import it by path under one module name, ``MODULE_NAME``, so that every conftest shares one module
-object (see ``load_launcher`` in conftest.py beside this file)::
+object (see ``load_es_launcher`` in tests/conftest.py)::
 
     spec = importlib.util.spec_from_file_location("pyjaeger_tests_es_launcher", path_to_this_file)
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -41,40 +41,14 @@ def backend_name(request: pytest.FixtureRequest) -> str:
     return name
 
 
-ES_LAUNCHER_MODULE = "pyjaeger_tests_es_launcher"  # launcher.MODULE_NAME, shared with tests/elasticsearch
-
-
-def _load_es_launcher() -> ModuleType:
-    """tests/elasticsearch/launcher.py under its documented module name (one module object)."""
-    module = sys.modules.get(ES_LAUNCHER_MODULE)
-    if module is None:
-        path = Path(__file__).parents[1] / "elasticsearch" / "launcher.py"
-        spec = importlib.util.spec_from_file_location(ES_LAUNCHER_MODULE, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[ES_LAUNCHER_MODULE] = module
-        spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
-def storage_elasticsearch() -> Iterator[str | None]:
-    """One Elasticsearch node for the session's storage tests; None when none can start here
-    (no JDK, no Maven cache), and the elasticsearch backend's tests then skip."""
+def storage_elasticsearch(elasticsearch: Any) -> Iterator[str]:
+    """Points the elasticsearch backend's factory at the session's node (tests/conftest.py)."""
+    backends.ELASTICSEARCH_URL[:] = [elasticsearch.url]
     try:
-        server = _load_es_launcher().start()
-    except (RuntimeError, OSError, FileNotFoundError) as e:
-        backends.ELASTICSEARCH_URL[:] = [None]
-        yield None
-        print(f"elasticsearch storage tests skipped: {e}")
-        return
-    backends.ELASTICSEARCH_URL[:] = [server.url]
-    try:
-        yield str(server.url)
+        yield str(elasticsearch.url)
     finally:
         backends.ELASTICSEARCH_URL[:] = []
-        server.stop()
-        server.remove()
 
 
 @pytest.fixture

@@ -49,10 +49,8 @@ def _span(trace_id: int, span_id: int, start: int, service: str = "shop", op: st
 
 
 @pytest.fixture
-async def open_store(storage_elasticsearch: str | None) -> AsyncIterator[Opener]:
+async def open_store(storage_elasticsearch: str) -> AsyncIterator[Opener]:
     """Opens stores with a private index prefix; deletes their indices and templates after."""
-    if storage_elasticsearch is None:
-        pytest.skip("no Elasticsearch node could be started here")
     url = storage_elasticsearch
     opened: list[ElasticsearchStore] = []
 
