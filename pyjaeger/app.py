@@ -160,6 +160,8 @@ class App:
         self._started = True
         try:
             await self.admin.start()
+            if self.storage is not None:
+                await self.storage.start()
             if self.provider is not None:
                 await self.provider.start()
             if self.processor is not None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pyjaeger.errors import ConfigError
 from pyjaeger.hostport import HostPort
+from pyjaeger.storage.elasticsearch.config import ElasticsearchConfig
 
 __all__ = [
     "ConfigError",
@@ -24,12 +26,8 @@ __all__ = [
     "Config",
 ]
 
-STORAGE_TYPES = ("memory",)
+STORAGE_TYPES = ("memory", "elasticsearch")
 LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "fatal", "panic")
-
-
-class ConfigError(ValueError):
-    """A flag's value is unusable; the message names the flag."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -68,6 +66,7 @@ class MemoryConfig:
 class StorageConfig:
     span_storage_type: str = "memory"
     memory: MemoryConfig = field(default_factory=MemoryConfig)
+    elasticsearch: ElasticsearchConfig = field(default_factory=ElasticsearchConfig)
 
     def validate(self) -> None:
         if self.span_storage_type not in STORAGE_TYPES:
@@ -76,6 +75,8 @@ class StorageConfig:
                 f" (one of: {', '.join(STORAGE_TYPES)})"
             )
         self.memory.validate()
+        if self.span_storage_type == "elasticsearch":
+            self.elasticsearch.validate()
 
 
 @dataclass(slots=True, frozen=True)

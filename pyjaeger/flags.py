@@ -46,6 +46,11 @@ def _parse_list(s: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in s.split(",") if p.strip())
 
 
+def _parse_keys(s: str) -> frozenset[str]:
+    """Jaeger splits the include list on commas and keeps each entry exactly as written."""
+    return frozenset(k for k in s.split(",") if k)
+
+
 T = TypeVar("T")
 
 
@@ -79,7 +84,7 @@ FLAGS: tuple[Flag, ...] = (
     Flag(
         "span-storage.type",
         "memory",
-        "The type of backend used for service dependencies and span storage: memory",
+        "The type of backend used for service dependencies and span storage: memory or elasticsearch",
         "storage.span_storage_type",
         "storage",
     ),
@@ -90,6 +95,108 @@ FLAGS: tuple[Flag, ...] = (
         "storage.memory.max_traces",
         "storage",
         int,
+    ),
+    *(
+        Flag(f"es.{name}", default, help_, f"storage.elasticsearch.{target}", "storage", parse, is_bool)
+        for name, default, help_, target, parse, is_bool in (
+            (
+                "server-urls",
+                "http://127.0.0.1:9200",
+                "Comma-separated Elasticsearch URLs",
+                "server_urls",
+                _parse_list,
+                False,
+            ),
+            ("username", "", "Username for basic authentication", "username", str, False),
+            ("password", "", "Password for basic authentication", "password", str, False),
+            (
+                "index-prefix",
+                "",
+                "Prefix of every index and template name (p gives p-jaeger-span-...)",
+                "index_prefix",
+                str,
+                False,
+            ),
+            (
+                "index-date-separator",
+                "-",
+                "Separator in the indices' date suffix",
+                "index_date_separator",
+                str,
+                False,
+            ),
+            ("num-shards", "5", "Shards of each new index", "num_shards", int, False),
+            ("num-replicas", "1", "Replicas of each new index", "num_replicas", int, False),
+            (
+                "create-index-templates",
+                "true",
+                "Install Jaeger's index templates at start-up",
+                "create_index_templates",
+                _parse_bool,
+                True,
+            ),
+            (
+                "use-aliases",
+                "false",
+                "Read and write through the aliases es-rollover manages",
+                "use_aliases",
+                _parse_bool,
+                True,
+            ),
+            (
+                "max-span-age",
+                "72h",
+                "How far back trace lookups and service lists reach",
+                "max_span_age",
+                parse_go_duration,
+                False,
+            ),
+            (
+                "max-doc-count",
+                "10000",
+                "Hits per search and terms-aggregation size",
+                "max_doc_count",
+                int,
+                False,
+            ),
+            ("bulk.size", "5000000", "Largest _bulk request, in bytes", "bulk_size", int, False),
+            ("bulk.workers", "1", "_bulk requests in flight at once", "bulk_workers", int, False),
+            ("bulk.actions", "1000", "Documents per _bulk request", "bulk_actions", int, False),
+            (
+                "bulk.flush-interval",
+                "200ms",
+                "Accepted for compatibility; every batch of spans is flushed at once",
+                "bulk_flush_interval",
+                _parse_seconds,
+                False,
+            ),
+            ("version", "0", "Major version of Elasticsearch; 0 asks the cluster", "version", int, False),
+            ("timeout", "30s", "Timeout of one request to Elasticsearch", "timeout", _parse_seconds, False),
+            (
+                "tags-as-fields.all",
+                "false",
+                "Store every tag as an object field (tag.<key>) besides the nested list",
+                "tags_as_fields.all",
+                _parse_bool,
+                True,
+            ),
+            (
+                "tags-as-fields.include",
+                "",
+                "Comma-separated tag keys stored as object fields",
+                "tags_as_fields.include",
+                _parse_keys,
+                False,
+            ),
+            (
+                "tags-as-fields.dot-replacement",
+                "@",
+                "Replaces '.' in tag keys stored as fields",
+                "tags_as_fields.dot_replacement",
+                str,
+                False,
+            ),
+        )
     ),
     Flag(
         "collector.queue-size",

@@ -1,13 +1,19 @@
-"""Builds the configured backend's writer, readers and closer from config."""
+"""Builds the configured backend's writer, readers, start-up and closing from config."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
-from pyjaeger.config import ConfigError, StorageConfig
+from pyjaeger.config import StorageConfig
+from pyjaeger.errors import ConfigError
 from pyjaeger.storage.base import DependencyReader, SpanReader, SpanWriter
 
 __all__ = ["Storage", "create_storage"]
+
+
+async def _nothing() -> None:
+    pass
 
 
 @dataclass(slots=True)
@@ -15,19 +21,20 @@ class Storage:
     writer: SpanWriter
     reader: SpanReader
     dependencies: DependencyReader
-    _closers: tuple[object, ...] = ()
-
-    async def close(self) -> None:
-        for c in self._closers:
-            close = getattr(c, "close", None)
-            if close is not None:
-                await close()
+    start: Callable[[], Awaitable[None]] = _nothing  # connect, install templates, ...
+    close: Callable[[], Awaitable[None]] = field(default=_nothing)
 
 
 def create_storage(config: StorageConfig) -> Storage:
+    """The backend's parts; call `await storage.start()` before use and `close()` after."""
     if config.span_storage_type == "memory":
         from pyjaeger.storage.memory import MemoryStore
 
         store = MemoryStore(max_traces=config.memory.max_traces)
-        return Storage(store, store, store, (store,))
+        return Storage(store, store, store, close=store.close)
+    if config.span_storage_type == "elasticsearch":
+        from pyjaeger.storage.elasticsearch.store import ElasticsearchStore
+
+        es = ElasticsearchStore(config.elasticsearch)
+        return Storage(es, es, es, start=es.start, close=es.close)
     raise ConfigError(f"--span-storage.type: unknown storage type {config.span_storage_type!r}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pyjaeger.config import ConfigError
+from pyjaeger.errors import ConfigError
 from pyjaeger.storage.elasticsearch.dbmodel import NO_TAGS_AS_FIELDS, TagsAsFields
 from pyjaeger.storage.elasticsearch.indices import IndexNames
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyjaeger.codecs.errors import DecodeError
-from pyjaeger.config import ConfigError
+from pyjaeger.errors import ConfigError
 from pyjaeger.model import (
     KeyValue,
     Log,

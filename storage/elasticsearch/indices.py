@@ -22,7 +22,7 @@ import functools
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
-from pyjaeger.config import ConfigError
+from pyjaeger.errors import ConfigError
 
 __all__ = [
     "SPAN",
