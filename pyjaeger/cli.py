@@ -1,4 +1,4 @@
-"""`pyjaeger <sub-command> [flags]`: all-in-one, collector, query."""
+"""`pyjaeger <sub-command> [flags]`: all-in-one, collector, query, agent, es-index-cleaner."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from pyjaeger import __version__
 from pyjaeger.config import Config, ConfigError
+from pyjaeger.es_index_cleaner_cli import CLEANER, add_cleaner_parser, run_cleaner
 from pyjaeger.flags import COMMANDS, add_flags, build_config
 
 __all__ = ["main", "build_parser"]
@@ -50,14 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         sub = subs.add_parser(name, help=_DESCRIPTIONS[name], description=_DESCRIPTIONS[name])
         add_flags(sub, name)
+    add_cleaner_parser(subs)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    env = os.environ if environ is None else environ
+    if args.command == CLEANER:
+        return run_cleaner(parser, args, env)
     try:
-        config = build_config(args.command, args, os.environ if environ is None else environ)
+        config = build_config(args.command, args, env)
     except ConfigError as e:
         parser.error(str(e))
     logging.basicConfig(
