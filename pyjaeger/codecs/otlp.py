@@ -32,6 +32,7 @@ __all__ = [
     "SPAN_KINDS",
     "STATUS_CODES",
     "rejection_message",
+    "add_span_fields_as_tags",
     "render_json_value",
 ]
 
@@ -50,6 +51,24 @@ class DecodeResult:
     spans: list[Span]
     rejected: int = 0  # spans refused for invalid content, reported as OTLP partial success
     error_message: str = ""  # why, for the partial-success response; "" when rejected == 0
+
+
+def add_span_fields_as_tags(
+    tags: list[KeyValue], kind: int, code: int, message: str, trace_state: str
+) -> None:
+    """Jaeger's translation of OTLP span fields to tags, after the attributes: `span.kind`,
+    `otel.status_code` (+ `error=true` for ERROR), `otel.status_description`, `w3c.tracestate`."""
+    add = tags.append
+    if 0 < kind < len(SPAN_KINDS):
+        add(KeyValue("span.kind", ValueType.STRING, SPAN_KINDS[kind]))
+    if 0 < code < len(STATUS_CODES):
+        add(KeyValue("otel.status_code", ValueType.STRING, STATUS_CODES[code]))
+        if code == 2:
+            add(KeyValue("error", ValueType.BOOL, True))
+    if message:
+        add(KeyValue("otel.status_description", ValueType.STRING, message))
+    if trace_state:
+        add(KeyValue("w3c.tracestate", ValueType.STRING, trace_state))
 
 
 def rejection_message(rejected: int, first_reason: str) -> str:
@@ -77,8 +96,6 @@ def _convert(req: Any) -> DecodeResult:
     which = common_pb2.AnyValue.WhichOneof
     string, boolean, int64, float64, binary = ValueType  # members in definition order
     child_of = SpanRefType.CHILD_OF
-    kinds, codes = SPAN_KINDS, STATUS_CODES
-    n_kinds, n_codes = len(kinds), len(codes)
     zero_trace, zero_span = _ZERO_TRACE, _ZERO_SPAN
 
     spans: list[Span] = []
@@ -129,21 +146,8 @@ def _convert(req: Any) -> DecodeResult:
                         add(kv_(a.key, binary, v.bytes_value))
                     else:
                         add(kv_(a.key, string, _compound(v, w)))
-                kind = sp.kind
-                if 0 < kind < n_kinds:
-                    add(kv_("span.kind", string, kinds[kind]))
                 status = sp.status
-                code = status.code
-                if 0 < code < n_codes:
-                    add(kv_("otel.status_code", string, codes[code]))
-                    if code == 2:
-                        add(kv_("error", boolean, True))
-                message = status.message
-                if message:
-                    add(kv_("otel.status_description", string, message))
-                trace_state = sp.trace_state
-                if trace_state:
-                    add(kv_("w3c.tracestate", string, trace_state))
+                add_span_fields_as_tags(tags, sp.kind, status.code, status.message, sp.trace_state)
 
                 refs: list[SpanRef] = []
                 parent_b = sp.parent_span_id

@@ -24,6 +24,7 @@ from pyjaeger.codecs.otlp import (
     SPAN_KINDS,
     STATUS_CODES,
     DecodeResult,
+    add_span_fields_as_tags,
     rejection_message,
     render_json_value,
 )
@@ -99,7 +100,7 @@ def encode_export_response_json(rejected: int = 0, error_message: str = "") -> b
 
 def _convert(doc: object) -> DecodeResult:
     kv_ = KeyValue
-    string, boolean = ValueType.STRING, ValueType.BOOL
+    string = ValueType.STRING
     child_of = SpanRefType.CHILD_OF
     camel = _camel
     spans: list[Span] = []
@@ -143,20 +144,11 @@ def _convert(doc: object) -> DecodeResult:
                         add(kv_("otel.scope.version", string, scope_version))
                     _attributes(get("attributes"), tags, "attributes")
                     kind = _enum(get("kind"), "kind", _KIND_NAMES)
-                    if 0 < kind < len(SPAN_KINDS):
-                        add(kv_("span.kind", string, SPAN_KINDS[kind]))
                     status = _obj(get("status"), "status")
                     code = _enum(status.get("code"), "status.code", _CODE_NAMES)
-                    if 0 < code < len(STATUS_CODES):
-                        add(kv_("otel.status_code", string, STATUS_CODES[code]))
-                        if code == 2:
-                            add(kv_("error", boolean, True))
                     message = _str(status.get("message"), "status.message")
-                    if message:
-                        add(kv_("otel.status_description", string, message))
                     trace_state = _str(get("traceState"), "traceState")
-                    if trace_state:
-                        add(kv_("w3c.tracestate", string, trace_state))
+                    add_span_fields_as_tags(tags, kind, code, message, trace_state)
 
                     refs: list[SpanRef] = []
                     parent_h = _hex(get("parentSpanId"), "parentSpanId")
