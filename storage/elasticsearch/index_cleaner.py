@@ -23,6 +23,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 
 from pyjaeger.storage.elasticsearch.indices import apply_prefix
+from pyjaeger.storage.elasticsearch.store import make_client
 
 __all__ = ["cutoff", "index_pattern", "indices_to_delete", "clean"]
 
@@ -106,16 +107,8 @@ async def clean(
 
     Raises the client's `TransportError` (cannot connect) or `ApiError` (refused request).
     """
-    from elastic_transport import HttpxAsyncHttpNode
-    from elasticsearch import AsyncElasticsearch
 
-    client = AsyncElasticsearch(
-        url,
-        basic_auth=(username, password) if username else None,
-        node_class=HttpxAsyncHttpNode,
-        request_timeout=timeout,
-        max_retries=0,
-    )
+    client = make_client([url], username, password, timeout)
     try:
         found = await client.indices.get(
             index=apply_prefix(prefix, "jaeger-*"),

@@ -28,7 +28,19 @@ from pyjaeger.storage.elasticsearch.indices import SERVICE, SPAN
 from pyjaeger.storage.elasticsearch.reader import ElasticsearchReader
 from pyjaeger.storage.elasticsearch.writer import ElasticsearchWriter
 
-__all__ = ["ElasticsearchStore"]
+__all__ = ["ElasticsearchStore", "make_client"]
+
+
+def make_client(urls: Sequence[str], username: str, password: str, timeout: float) -> AsyncElasticsearch:
+    """The async client every part uses: httpx transport (no aiohttp needed), no client-side
+    retries (the writer retries itself; reads and tools fail fast to their caller)."""
+    return AsyncElasticsearch(
+        list(urls),
+        basic_auth=(username, password) if username else None,
+        node_class=HttpxAsyncHttpNode,
+        request_timeout=timeout,
+        max_retries=0,
+    )
 
 
 class ElasticsearchStore(SpanWriter, SpanReader, DependencyReader):
@@ -36,14 +48,7 @@ class ElasticsearchStore(SpanWriter, SpanReader, DependencyReader):
         config.validate()
         self.config = config
         if client is None:
-            auth = (config.username, config.password) if config.username else None
-            client = AsyncElasticsearch(
-                list(config.server_urls),
-                basic_auth=auth,
-                node_class=HttpxAsyncHttpNode,  # httpx: no aiohttp needed
-                request_timeout=config.timeout,
-                max_retries=0,  # the writer retries itself; reads fail fast to the query API
-            )
+            client = make_client(config.server_urls, config.username, config.password, config.timeout)
         self.client = client
         self.version = config.version
         self._writer = ElasticsearchWriter(client, config)
