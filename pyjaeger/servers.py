@@ -142,7 +142,3 @@ class GrpcServer(Server):
         if server is None:
             return
         await server.stop(grace=5)
-
-
-async def stop_all(servers: list[Server]) -> None:
-    await asyncio.gather(*(s.stop() for s in servers), return_exceptions=True)

@@ -21,6 +21,7 @@ from pyjaeger.model import trace_id_to_hex
 from pyjaeger.query.params import (
     ParamError,
     parse_dependencies,
+    parse_get_trace,
     parse_operations,
     parse_search,
     parse_trace_id,
@@ -98,7 +99,7 @@ def query_app(service: QueryService, base_path: str = "/") -> Starlette:
 
     async def trace(request: Request) -> Response:
         tid = parse_trace_id(request.path_params["trace_id"])
-        raw = request.query_params.get("raw", "").lower() in ("true", "1", "t")
+        _, _, raw = parse_get_trace(request.query_params.multi_items())  # start/end: hints memory ignores
         found = await service.get_trace(tid, raw)
         if found is None:
             return _error(404, "trace not found")

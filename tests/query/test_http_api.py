@@ -182,6 +182,7 @@ async def test_dependencies(make_app: Callable[..., Any], span: Callable[..., An
         ("/api/traces/not-hex", {}, 400, "not-hex"),
         ("/api/traces/" + "1" * 33, {}, 400, "1" * 33),
         ("/api/traces/abcdef", {}, 404, "trace not found"),
+        ("/api/traces/1", {"raw": "maybe"}, 400, "raw"),
         ("/api/dependencies", {"endTs": "soon"}, 400, "endTs"),
         ("/api/nothing-here", {}, 404, ""),
     ],
