@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from pyjaeger.config import Config, StorageConfig
-from pyjaeger.storage.elasticsearch.config import ElasticsearchConfig
+from pyjaeger.storage.elasticsearch.config import HOUR_US, ElasticsearchConfig
 
 CAPTURES = Path(__file__).resolve().parents[2] / "fixtures" / "captures"
 OTLP_BIN = (CAPTURES / "otel-otlp-grpc-1.45.2_ExportTraceServiceRequest.bin").read_bytes()
@@ -23,8 +23,14 @@ async def test_otlp_in_query_out(
     make_app: Callable[..., Any], loopback_config: Callable[..., Config], elasticsearch: Any
 ) -> None:
     prefix = f"pyjt-{uuid.uuid4().hex[:12]}"
+    # The captured spans keep the time they were recorded; a trace lookup only reaches back
+    # --es.max-span-age (72h by default), so reach back far enough for the capture's day.
     es = ElasticsearchConfig(
-        server_urls=(elasticsearch.url,), index_prefix=prefix, num_shards=1, num_replicas=0
+        server_urls=(elasticsearch.url,),
+        index_prefix=prefix,
+        num_shards=1,
+        num_replicas=0,
+        max_span_age=20 * 365 * 24 * HOUR_US,
     )
     config = replace(
         loopback_config(), storage=StorageConfig(span_storage_type="elasticsearch", elasticsearch=es)
