@@ -142,3 +142,13 @@ def elasticsearch() -> Iterator[Any]:
     """
     with load_es_launcher().start() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_tls() -> Iterator[Any]:
+    """A second real node with security on, for the TLS and basic-auth tests: HTTPS only, with a CA
+    and certificates the launcher makes (`server.ca_path`, `server.client_cert_path`/`_key_path`)
+    and a superuser (`server.username`, `server.password`). Started on first use only; like
+    `elasticsearch`, never skipped."""
+    with load_es_launcher().start(secure=True) as server:
+        yield server

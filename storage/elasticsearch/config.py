@@ -13,9 +13,54 @@ from pyjaeger.errors import ConfigError
 from pyjaeger.storage.elasticsearch.dbmodel import NO_TAGS_AS_FIELDS, TagsAsFields
 from pyjaeger.storage.elasticsearch.indices import IndexNames
 
-__all__ = ["ElasticsearchConfig", "HOUR_US"]
+__all__ = ["ElasticsearchConfig", "TLSConfig", "HOUR_US"]
 
 HOUR_US = 3600 * 1_000_000
+
+
+@dataclass(slots=True, frozen=True)
+class TLSConfig:
+    """Jaeger's `--es.tls.*`: how the client checks the server (and proves itself, with a cert)."""
+
+    enabled: bool = False  # --es.tls.enabled (an https:// URL also turns TLS on)
+    ca: str = ""  # --es.tls.ca: PEM bundle; empty = the system's CAs
+    cert: str = ""  # --es.tls.cert: client certificate for mutual TLS
+    key: str = ""  # --es.tls.key
+    server_name: str = ""  # --es.tls.server-name: expected name in the server certificate
+    skip_host_verify: bool = False  # --es.tls.skip-host-verify
+
+    def validate(self) -> None:
+        """Jaeger's rules: the other `--es.tls.*` flags need `--es.tls.enabled` (tlscfg refuses to
+        start otherwise), a certificate needs its key; named files must be readable now, so that
+        a typo is a usage error rather than a failure at the first connection."""
+        if not self.enabled:
+            for flag, value in _TLS_OPTIONS:
+                if getattr(self, value):
+                    raise ConfigError(f"--es.tls.{flag} cannot be used when --es.tls.enabled is false")
+        if self.cert and not self.key:
+            raise ConfigError("--es.tls.cert needs --es.tls.key")
+        if self.key and not self.cert:
+            raise ConfigError("--es.tls.key needs --es.tls.cert")
+        for flag, path in (("ca", self.ca), ("cert", self.cert), ("key", self.key)):
+            if path:
+                _check_readable(f"--es.tls.{flag}", path)
+
+
+_TLS_OPTIONS = (
+    ("ca", "ca"),
+    ("cert", "cert"),
+    ("key", "key"),
+    ("server-name", "server_name"),
+    ("skip-host-verify", "skip_host_verify"),
+)
+
+
+def _check_readable(flag: str, path: str) -> None:
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        raise ConfigError(f"{flag}: cannot read {path!r}: {e.strerror or e}") from e
 
 
 @dataclass(slots=True, frozen=True)
@@ -35,9 +80,11 @@ class ElasticsearchConfig:
     bulk_size: int = 5_000_000  # --es.bulk.size: bytes per _bulk request
     bulk_workers: int = 1  # --es.bulk.workers: _bulk requests in flight at once
     bulk_actions: int = 1000  # --es.bulk.actions: documents per _bulk request
-    bulk_flush_interval: float = 0.2  # --es.bulk.flush-interval, s (each write_spans call flushes)
+    bulk_flush_interval: float = 0.2  # --es.bulk.flush-interval, s (unused: see writer.py)
     version: int = 0  # --es.version: major version; 0 = ask the cluster (GET /_nodes/_local)
     timeout: float = 30.0  # --es.timeout, s per request
+    start_timeout: float = 60.0  # --es.start-timeout, s: start-up retries an unreachable cluster this long
+    tls: TLSConfig = field(default_factory=TLSConfig)  # --es.tls.*
     max_retries: int = 3  # retries of a _bulk request on connection errors, 429 and 5xx
 
     def validate(self) -> None:
@@ -68,8 +115,11 @@ class ElasticsearchConfig:
             raise ConfigError("--es.version must be 0 (detect) or 7 or newer")
         if self.timeout <= 0:
             raise ConfigError("--es.timeout must be > 0")
+        if self.start_timeout < 0:
+            raise ConfigError("--es.start-timeout must be >= 0")
         if self.max_retries < 0:
             raise ConfigError("--es.max-retries must be >= 0")
+        self.tls.validate()
         self.tags_as_fields.validate()
         self.index_names.validate()
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pyjaeger.codecs.errors import DecodeError
@@ -68,6 +68,7 @@ class TagsAsFields:
     all: bool = False  # --es.tags-as-fields.all
     include: frozenset[str] = frozenset()  # exact keys; .include and .config-file merged
     dot_replacement: str = "@"  # --es.tags-as-fields.dot-replacement
+    config_file: str = ""  # --es.tags-as-fields.config-file: keys read at start-up, merged into include
 
     @property
     def enabled(self) -> bool:
@@ -80,6 +81,27 @@ class TagsAsFields:
             raise ConfigError("--es.tags-as-fields.dot-replacement must not be empty")
         if "." in self.dot_replacement:
             raise ConfigError("--es.tags-as-fields.dot-replacement must not contain '.'")
+        self.read_config_file()  # an unreadable file is a usage error, not a failure at start-up
+
+    def read_config_file(self) -> list[str]:
+        """The lines of `config_file` (none when unset), split on "\\n" only, as Go's
+        `bufio.Scanner` does. Raises `ConfigError` naming the flag and the path."""
+        if not self.config_file:
+            return []
+        try:
+            with open(self.config_file, encoding="utf-8", newline="") as file:
+                return file.read().split("\n")
+        except (OSError, UnicodeDecodeError) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            flag = "--es.tags-as-fields.config-file"
+            raise ConfigError(f"{flag}: cannot read {self.config_file!r}: {reason}") from e
+
+    def resolved(self) -> TagsAsFields:
+        """These settings with the keys of `config_file` merged into `include`: Jaeger reads the
+        file once, when storage is built, so a later edit of the file needs a restart."""
+        if not self.config_file:
+            return self
+        return replace(self, include=self.include | self.keys_from(config_file_lines=self.read_config_file()))
 
     @staticmethod
     def keys_from(include: str = "", config_file_lines: Iterable[str] = ()) -> frozenset[str]:

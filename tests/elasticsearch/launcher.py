@@ -25,13 +25,22 @@ object (see ``load_es_launcher`` in tests/conftest.py)::
 
     spec = importlib.util.spec_from_file_location("pyjaeger_tests_es_launcher", path_to_this_file)
 
+A secured node (``start(secure=True)``) has ``xpack.security`` on: HTTPS only, with a CA and
+certificates that the distribution's own ``bin/elasticsearch-certutil`` makes in PEM form inside
+the run folder's ``config/certs/`` (a server certificate for 127.0.0.1, ::1 and localhost; a
+client certificate, accepted but not required), and the superuser ``SECURE_USER`` /
+``SECURE_PASSWORD`` made with ``bin/elasticsearch-users`` in the file realm. The tools add a few
+seconds to the first start only; ``restart`` reuses the files.
+
 Also a script: ``python tests/elasticsearch/launcher.py fetch|start|stop|status`` (``start
-[--port N] [--data-dir DIR]`` leaves the server running and records it in ``<cache>/server.json``).
+[--port N] [--data-dir DIR] [--secure]`` leaves the server running and records it in
+``<cache>/server.json``).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import fcntl
 import json
@@ -39,6 +48,7 @@ import os
 import pwd
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -54,6 +64,8 @@ from typing import Any
 __all__ = [
     "ES_VERSION",
     "MODULE_NAME",
+    "SECURE_PASSWORD",
+    "SECURE_USER",
     "EsServer",
     "cache_root",
     "ensure_distribution",
@@ -78,6 +90,24 @@ READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
 MVN_TIMEOUT_S = 900
 JDK_DIRS = ("/usr/lib/jvm", "/usr/java", "/opt/java")
+TOOL_TIMEOUT_S = 120.0
+SECURE_USER = "pyjaeger"
+SECURE_PASSWORD = "pyjaeger-test-password"
+# Paths relative to the config folder: the node may read files only below it.
+SECURE_SETTINGS: dict[str, object] = {
+    "xpack.security.enabled": True,
+    "xpack.security.http.ssl.enabled": True,
+    "xpack.security.http.ssl.key": "certs/node/node.key",
+    "xpack.security.http.ssl.certificate": "certs/node/node.crt",
+    "xpack.security.http.ssl.certificate_authorities": ["certs/ca/ca.crt"],
+    "xpack.security.http.ssl.client_authentication": "optional",
+}
+CERT_INSTANCES = """instances:
+  - name: node
+    ip: ["127.0.0.1", "::1"]
+    dns: ["localhost"]
+  - name: client
+"""
 
 
 def cache_root() -> Path:
@@ -107,6 +137,28 @@ def _run(cmd: list[str], what: str, timeout: float) -> None:
     )
     if proc.returncode != 0:
         raise RuntimeError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stdout}")
+
+
+def _run_together(cmds: list[list[str]], what: str, env: dict[str, str], timeout: float) -> None:
+    """Run ``cmds`` at once (each a JVM start: together they take the time of one)."""
+    procs = [
+        subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
+        )
+        for cmd in cmds
+    ]
+    failures = []
+    for cmd, proc in zip(cmds, procs, strict=True):
+        try:
+            output, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+        if proc.returncode != 0:
+            text = output.decode(errors="replace")
+            failures.append(f"{' '.join(cmd)} (exit {proc.returncode})\n{text}")
+    if failures:
+        raise RuntimeError(f"{what} failed: " + "\n".join(failures))
 
 
 def _unzip(archive: Path, target: Path) -> None:
@@ -325,6 +377,7 @@ class EsServer:
         port: int = 0,
         user: tuple[int, int] | None = None,
         heap: str = HEAP,
+        secure: bool = False,
     ) -> None:
         self.home = home
         self.run_dir = run_dir
@@ -333,13 +386,33 @@ class EsServer:
         self.port = port
         self.user = user
         self.heap = heap
+        self.secure = secure
+        self.username = SECURE_USER if secure else ""
+        self.password = SECURE_PASSWORD if secure else ""
         self.pid: int | None = None
         self._cli: subprocess.Popen[bytes] | None = None
         self._console_offset = 0  # where the current launch's output starts in console.log
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return f"{'https' if self.secure else 'http'}://{HOST}:{self.port}"
+
+    @property
+    def certs_dir(self) -> Path:
+        return self.run_dir / "config" / "certs"
+
+    @property
+    def ca_path(self) -> Path:
+        """The CA (PEM) that signed the node's and the client's certificates (secured node)."""
+        return self.certs_dir / "ca" / "ca.crt"
+
+    @property
+    def client_cert_path(self) -> Path:
+        return self.certs_dir / "client" / "client.crt"
+
+    @property
+    def client_key_path(self) -> Path:
+        return self.certs_dir / "client" / "client.key"
 
     @property
     def log_path(self) -> Path:
@@ -380,14 +453,38 @@ class EsServer:
             "path.data": str(self.data_dir),
             "path.logs": str(self.run_dir / "logs"),
             "xpack.security.enabled": False,
+            **(SECURE_SETTINGS if self.secure else {}),
             # A nearly full disk must not turn indices read-only in the middle of a test run.
             "cluster.routing.allocation.disk.threshold_enabled": False,
             # Tests delete indices by pattern (jaeger-*).
             "action.destructive_requires_name": False,
         }
+        if self.secure and not (self.certs_dir / "node" / "node.crt").is_file():
+            self._make_security_files(config)
         text = "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items())
         (config / "elasticsearch.yml").write_text(text)
         return config
+
+    def _make_security_files(self, config: Path) -> None:
+        """CA, certificates and the superuser (see the module docstring), written before the
+        run folder is handed to the node's user; certutil refuses to sign without a CA file."""
+        env = self._environment(config)
+        scratch = Path(tempfile.mkdtemp(prefix="security-", dir=self.run_dir / "tmp"))
+        try:
+            certutil = str(self.home / "bin" / "elasticsearch-certutil")
+            users = str(self.home / "bin" / "elasticsearch-users")
+            ca_zip, certs_zip, instances = scratch / "ca.zip", scratch / "certs.zip", scratch / "certs.yml"
+            instances.write_text(CERT_INSTANCES)
+            useradd = [users, "useradd", SECURE_USER, "-p", SECURE_PASSWORD, "-r", "superuser"]
+            make_ca = [certutil, "ca", "--pem", "--silent", "--out", str(ca_zip)]
+            _run_together([make_ca, useradd], "making a CA and a user", env, TOOL_TIMEOUT_S)
+            _unzip(ca_zip, self.certs_dir)
+            ca_files = ["--ca-cert", str(self.ca_path), "--ca-key", str(self.certs_dir / "ca" / "ca.key")]
+            sign = [certutil, "cert", "--pem", "--silent", *ca_files, "--in", str(instances)]
+            _run_together([[*sign, "--out", str(certs_zip)]], "making certificates", env, TOOL_TIMEOUT_S)
+            _unzip(certs_zip, self.certs_dir)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def _environment(self, config: Path) -> dict[str, str]:
         return {
@@ -478,8 +575,13 @@ class EsServer:
         """``GET /_cluster/health`` (optionally ``wait_for_status``); raises ``OSError`` when down."""
         query = f"?wait_for_status={wait_for}&timeout={max(1, int(timeout))}s" if wait_for else ""
         request = urllib.request.Request(self.url + "/_cluster/health" + query)
+        context = None
+        if self.secure:
+            context = ssl.create_default_context(cafile=str(self.ca_path))
+            token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
         try:
-            with urllib.request.urlopen(request, timeout=timeout + 5) as response:
+            with urllib.request.urlopen(request, timeout=timeout + 5, context=context) as response:
                 body: dict[str, object] = json.loads(response.read())
         except urllib.error.HTTPError as exc:  # 408 when wait_for_status timed out
             body = json.loads(exc.read())
@@ -532,7 +634,7 @@ class EsServer:
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def to_json(self) -> dict[str, object]:
-        keys = ("home", "run_dir", "data_dir", "java_home", "port", "user", "heap", "pid")
+        keys = ("home", "run_dir", "data_dir", "java_home", "port", "user", "heap", "secure", "pid")
         return {key: str(v) if isinstance(v := getattr(self, key), Path) else v for key in keys}
 
     @classmethod
@@ -541,15 +643,24 @@ class EsServer:
             Path(data[k]) for k in ("home", "run_dir", "data_dir", "java_home")
         )
         user = (data["user"][0], data["user"][1]) if data["user"] else None
-        server = cls(home, run_dir, data_dir, java_home, data["port"], user, data["heap"])
+        secure = bool(data.get("secure", False))
+        server = cls(home, run_dir, data_dir, java_home, data["port"], user, data["heap"], secure)
         server.pid = data["pid"]
         return server
 
 
 def start(
-    port: int = 0, data_dir: Path | None = None, *, timeout: float = READY_TIMEOUT_S, heap: str = HEAP
+    port: int = 0,
+    data_dir: Path | None = None,
+    *,
+    timeout: float = READY_TIMEOUT_S,
+    heap: str = HEAP,
+    secure: bool = False,
 ) -> EsServer:
     """Start a node on ``127.0.0.1:port`` (0: a free port) and wait until the cluster is yellow.
+
+    ``secure``: HTTPS and basic auth (see the module docstring); ``server.url`` is then https and
+    ``server.ca_path``, ``server.username`` and ``server.password`` are what a client needs.
 
     ``data_dir`` defaults to ``data/`` inside a fresh run folder, which ``restart`` keeps. As root,
     a ``data_dir`` must be reachable by the server's user: pytest's ``tmp_path`` is not (its
@@ -562,7 +673,8 @@ def start(
     try:
         if user is not None:
             os.chown(run_dir, *user)
-        server = EsServer(_reachable_home(home, run_dir, user), run_dir, data, java_home, port, user, heap)
+        reachable = _reachable_home(home, run_dir, user)
+        server = EsServer(reachable, run_dir, data, java_home, port, user, heap, secure)
         server._launch(timeout)
     except BaseException:
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -586,6 +698,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("command", choices=["fetch", "start", "stop", "status"])
     parser.add_argument("--port", type=int, default=0, help="HTTP port for start (default: a free one)")
     parser.add_argument("--data-dir", type=Path, help="data folder for start (default: a fresh one)")
+    parser.add_argument("--secure", action="store_true", help="start: HTTPS and basic auth")
     args = parser.parse_args(argv)
     began = time.monotonic()
     recorded = _recorded()
@@ -595,10 +708,12 @@ def main(argv: list[str]) -> int:
         if recorded is not None and recorded.running:
             print(f"already running: {recorded.url} (pid {recorded.pid})", file=sys.stderr)
             return 1
-        server = start(args.port, args.data_dir)
+        server = start(args.port, args.data_dir, secure=args.secure)
         _state_file().write_text(json.dumps(server.to_json()))
         print(f"{server.url} pid {server.pid} JDK {server.java_home} ({time.monotonic() - began:.1f}s)")
         print(f"logs: {server.log_path}")
+        if server.secure:
+            print(f"CA: {server.ca_path} user: {server.username} password: {server.password}")
     elif args.command == "stop":
         if recorded is None:
             print("not running (no record)")
