@@ -28,7 +28,7 @@ __all__ = ["api_v2_grpc_handlers", "COLLECTOR_SERVICE", "SAMPLING_SERVICE"]
 def api_v2_grpc_handlers(processor: SpanProcessor, provider: StrategyProvider) -> list[Any]:
     async def post_spans(request: bytes, context: Any) -> bytes:
         try:
-            processor.check_room()
+            processor.check_room("proto", "grpc")
         except QueueFullError as e:
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e))
         try:

@@ -23,7 +23,7 @@ class OTLPIngest:
         Raises `DecodeError` for undecodable bodies and `QueueFullError` when the queue has no
         room; spans with invalid ids are refused through OTLP's partial success.
         """
-        self.processor.check_room()
+        self.processor.check_room(FORMAT, transport)
         result = decode_export_json(body) if json else decode_export_request(body)
         self.processor.count_rejected(result.rejected, FORMAT, transport)
         self.processor.submit(result.spans, FORMAT, transport)

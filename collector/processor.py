@@ -3,6 +3,18 @@
 Receivers call `submit`, which never blocks: a full queue refuses the whole batch so the
 receiver can answer with what clients retry (HTTP 503, gRPC RESOURCE_EXHAUSTED). Every refusal is
 counted; nothing is dropped silently.
+
+A span that `submit` accepted (and so was acknowledged to its client) is not given up because
+storage is away. When a write fails with a transient `StorageError` (the backend unreachable,
+429, 5xx, after the backend's own retries) the worker keeps the batch and writes it again with
+backoff (1 s doubling to 10 s) until it goes through; the batch keeps its room in the queue, so
+during an outage the queue fills and the receivers refuse new batches, which clients retry or
+count as their own drops. Jaeger's collector instead counts such a batch as failed and drops it
+(its queue keeps accepting, and every span of the outage is lost); here
+`jaeger_collector_spans_saved_by_svc{result="err"}` counts only permanent failures (documents
+the backend refuses, such as mapping errors), which are dropped as in Jaeger. A batch written
+again may be stored twice in part (delivery is at least once). On `stop`, what is still
+unwritten when the drain timeout ends is counted in `jaeger_collector_spans_dropped` and logged.
 """
 
 from __future__ import annotations
@@ -15,7 +27,7 @@ from collections.abc import Sequence
 
 from pyjaeger.metrics import CollectorMetrics
 from pyjaeger.model import FLAG_DEBUG, Span
-from pyjaeger.storage.base import SpanWriter
+from pyjaeger.storage.base import SpanWriter, StorageError
 
 __all__ = ["SpanProcessor", "QueueFullError"]
 
@@ -23,6 +35,10 @@ log = logging.getLogger(__name__)
 
 # A worker merges queued batches into one storage write up to this many spans.
 _MAX_WRITE_SPANS = 2000
+# Backoff between writes of a batch that failed transiently: first delay, cap (s).
+_RETRY_BACKOFF = (1.0, 10.0)
+# While storage stays away, one WARNING this often (s) rather than one per failed write.
+_OUTAGE_LOG_INTERVAL = 30.0
 
 
 class QueueFullError(Exception):
@@ -37,6 +53,7 @@ class SpanProcessor:
         *,
         queue_size: int = 2000,
         num_workers: int = 50,
+        retry_backoff: tuple[float, float] = _RETRY_BACKOFF,
     ) -> None:
         self._writer = writer
         self._metrics = metrics
@@ -50,16 +67,20 @@ class SpanProcessor:
         self._idle.set()
         self._workers: list[asyncio.Task[None]] = []
         self._closed = False
+        self._retry_backoff = retry_backoff
+        self._outage_since: float | None = None
+        self._outage_logged = 0.0
         metrics.queue_capacity.set(queue_size)
 
     @property
     def queue_length(self) -> int:
         return self._queued_spans
 
-    def check_room(self) -> None:
-        """Raise QueueFullError when nothing more can be queued, so receivers refuse a request
-        before spending CPU decoding it."""
+    def check_room(self, fmt: str, transport: str) -> None:
+        """Raise QueueFullError (after counting the refused request) when nothing more can be
+        queued, so receivers refuse a request before spending CPU decoding it."""
         if self._closed or (self._queued_spans >= self.capacity):
+            self._metrics.requests_refused.labels(fmt, transport).inc()
             raise QueueFullError(f"collector queue is full ({self._queued_spans}/{self.capacity} spans)")
 
     def submit(self, spans: list[Span], fmt: str, transport: str) -> None:
@@ -114,17 +135,29 @@ class SpanProcessor:
         self._workers = [asyncio.create_task(self._work()) for _ in range(self._num_workers)]
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """Refuse new batches, write out what is queued (within `timeout`), stop the workers."""
+        """Refuse new batches, write out what is queued (within `timeout`), stop the workers.
+
+        Spans still unwritten then (queued, or held by a worker retrying an unavailable storage)
+        are counted as dropped and logged."""
         self._closed = True
         if self._workers:
             try:
                 await asyncio.wait_for(self._idle.wait(), timeout)
             except asyncio.TimeoutError:
-                log.error("shutdown: %d spans still queued after %.1fs", self._queued_spans, timeout)
+                pass
             for w in self._workers:
                 w.cancel()
             await asyncio.gather(*self._workers, return_exceptions=True)
             self._workers = []
+        lost = self._queued_spans
+        if lost:
+            self._metrics.spans_dropped.inc(lost)
+            log.error("shutdown: %d spans not written to storage within %.1fs, dropped", lost, timeout)
+        self._items.clear()
+        self._queued_spans = 0
+        self._in_flight = 0
+        self._metrics.queue_length.set(0)
+        self._idle.set()
 
     async def _work(self) -> None:
         m = self._metrics
@@ -141,25 +174,45 @@ class SpanProcessor:
                 m.in_queue_latency.observe(now - enq)
                 batch = batch + more
             self._in_flight += 1
-            try:
-                await self._write(batch)
-            finally:
-                self._in_flight -= 1
-                self._queued_spans -= len(batch)
-                m.queue_length.set(self._queued_spans)
-                if not self._items and not self._in_flight:
-                    self._idle.set()
+            # Cancelled (by stop), the batch stays in `_queued_spans`: stop counts it as dropped.
+            await self._write(batch)
+            self._in_flight -= 1
+            self._queued_spans -= len(batch)
+            m.queue_length.set(self._queued_spans)
+            if not self._items and not self._in_flight:
+                self._idle.set()
 
     async def _write(self, batch: list[Span]) -> None:
+        """Write until the batch is stored or refused for good; transient failures are retried."""
         m = self._metrics
-        t0 = time.perf_counter()
-        result = "ok"
-        try:
-            await self._writer.write_spans(batch)
-        except Exception:
-            result = "err"
-            log.exception("failed to write %d spans to storage", len(batch))
-        m.save_latency.observe(time.perf_counter() - t0)
+        delay, max_delay = self._retry_backoff
+        while True:
+            t0 = time.perf_counter()
+            try:
+                await self._writer.write_spans(batch)
+            except StorageError as e:
+                m.save_latency.observe(time.perf_counter() - t0)
+                if e.transient:
+                    self._storage_down(e, len(batch), delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, max_delay)
+                    continue
+                result = "err"
+                log.error("storage refused %d spans, dropped: %s", len(batch), e)
+            except Exception:
+                m.save_latency.observe(time.perf_counter() - t0)
+                result = "err"
+                log.exception("failed to write %d spans to storage, dropped", len(batch))
+            else:
+                m.save_latency.observe(time.perf_counter() - t0)
+                result = "ok"
+                if self._outage_since is not None:
+                    log.info(
+                        "storage available again after %.1fs; writing the queued spans",
+                        time.monotonic() - self._outage_since,
+                    )
+                    self._outage_since = None
+            break
         m.batch_size.set(len(batch))
         by_svc: dict[tuple[str, str], int] = {}
         for span in batch:
@@ -167,3 +220,29 @@ class SpanProcessor:
             by_svc[key] = by_svc.get(key, 0) + 1
         for (svc, debug), n in by_svc.items():
             m.spans_saved.labels(debug, result, m.svc_label(svc)).inc(n)
+
+    def _storage_down(self, error: StorageError, n: int, delay: float) -> None:
+        # Every worker may be retrying at once: say it when the outage starts, then now and then.
+        now = time.monotonic()
+        if self._outage_since is None:
+            self._outage_since = self._outage_logged = now
+            log.warning(
+                "storage unavailable, keeping %d spans and retrying in %.1fs (queue %d/%d spans;"
+                " new batches are refused while it is full): %s",
+                n,
+                delay,
+                self._queued_spans,
+                self.capacity,
+                error,
+            )
+        elif now - self._outage_logged >= _OUTAGE_LOG_INTERVAL:
+            self._outage_logged = now
+            log.warning(
+                "storage still unavailable after %.0fs (queue %d/%d spans): %s",
+                now - self._outage_since,
+                self._queued_spans,
+                self.capacity,
+                error,
+            )
+        else:
+            log.debug("storage unavailable, retrying %d spans in %.1fs: %s", n, delay, error)

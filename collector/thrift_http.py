@@ -42,7 +42,7 @@ def thrift_http_app(processor: SpanProcessor, provider: StrategyProvider, max_re
         if media not in THRIFT_MEDIA_TYPES:
             return _text(400, f"Unsupported content type: {content_type}")
         try:
-            processor.check_room()
+            processor.check_room("jaeger", "http")
         except QueueFullError as e:
             return _text(503, f"Cannot submit Jaeger batch: {e}", {"Retry-After": "1"})
         try:

@@ -1,4 +1,5 @@
-"""`pyjaeger <sub-command> [flags]`: all-in-one, collector, query, agent, es-index-cleaner."""
+"""`pyjaeger <sub-command> [flags]`: all-in-one, collector, query, agent, es-index-cleaner, es-rollover,
+es-dependencies."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from collections.abc import Mapping, Sequence
 
 from pyjaeger import __version__
 from pyjaeger.config import Config, ConfigError
+from pyjaeger.es_dependencies_cli import DEPENDENCIES, add_dependencies_parser, run_dependencies
 from pyjaeger.es_index_cleaner_cli import CLEANER, add_cleaner_parser, run_cleaner
+from pyjaeger.es_rollover_cli import ROLLOVER, add_rollover_parser, run_rollover
 from pyjaeger.flags import COMMANDS, add_flags, build_config
 
 __all__ = ["main", "build_parser"]
@@ -52,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub = subs.add_parser(name, help=_DESCRIPTIONS[name], description=_DESCRIPTIONS[name])
         add_flags(sub, name)
     add_cleaner_parser(subs)
+    add_dependencies_parser(subs)
+    add_rollover_parser(subs)
     return parser
 
 
@@ -61,6 +66,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     env = os.environ if environ is None else environ
     if args.command == CLEANER:
         return run_cleaner(parser, args, env)
+    if args.command == DEPENDENCIES:
+        return run_dependencies(parser, args, env)
+    if args.command == ROLLOVER:
+        return run_rollover(parser, args, env)
     try:
         config = build_config(args.command, args, env)
     except ConfigError as e:
@@ -73,6 +82,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     if config.log_level != "debug":
         # uvicorn logs every server start and stop at info; ours already say what listens where.
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+        # elastic_transport logs every request at info and every failed one at warning; the
+        # store and the span processor say once, with the cause, when Elasticsearch is away.
+        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
     _use_uvloop()
     return asyncio.run(_serve(args.command, config))
 
@@ -95,8 +107,19 @@ async def _serve(command: str, config: Config) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    starting = asyncio.ensure_future(app.start())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        # A signal while start-up still waits (for Elasticsearch, say): App.start stops what it
+        # started when cancelled.
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        log.error("%s stopped before it finished starting", command)
+        return 1
+    stopping.cancel()
     try:
-        await app.start()
+        starting.result()
     except Exception as e:
         # A port in use, an unreadable strategies file, ...: say what and exit non-zero.
         log.error("cannot start %s: %s", command, e)

@@ -62,6 +62,14 @@ class CollectorMetrics:
             ("debug", "result", "svc"),
             registry=registry,
         )
+        # Not a Jaeger metric: Jaeger decodes a batch and drops it into a full queue; we refuse the
+        # request undecoded (back-pressure), so its spans are unknown and the request is counted.
+        self.requests_refused = Counter(
+            f"{ns}_requests_refused",
+            "Requests refused undecoded (HTTP 503 / gRPC RESOURCE_EXHAUSTED) because the queue was full",
+            ("format", "transport"),
+            registry=registry,
+        )
         self.spans_dropped = Counter(
             f"{ns}_spans_dropped", "Spans refused because the queue was full", ("host",), registry=registry
         ).labels(self.host)

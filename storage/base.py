@@ -26,7 +26,17 @@ DEFAULT_NUM_TRACES = 100
 
 
 class StorageError(Exception):
-    """A backend failed; the query API answers 500 and the collector counts a failed save."""
+    """A backend failed; the query API answers 500.
+
+    `transient` says the backend is unreachable or overloaded (connection refused or timed out,
+    429, 5xx) after the backend's own retries: the same request may succeed later, so the
+    collector keeps the batch and retries it. Otherwise the request itself was refused (a
+    mapping error, 400, bad credentials) and the collector counts the batch as a failed save.
+    """
+
+    def __init__(self, message: str = "", *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(slots=True)

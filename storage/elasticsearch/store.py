@@ -4,14 +4,23 @@
 (`GET /_nodes/_local`: `GET /` is not served by every distribution) and PUTs Jaeger's span and
 service index templates unless `create_index_templates` is off (`_template` for ES 7,
 `_index_template` for 8 and later). `close()` is safe before `start()` and twice.
+
+`start()` waits for a cluster that is not up yet: connection failures, timeouts, 429 and 5xx are
+retried with backoff (0.5 s doubling to 5 s) for `config.start_timeout` seconds (0: one attempt),
+with a WARNING per failed attempt; a TLS failure or a refused request (4xx: bad credentials, a
+template the cluster rejects) fails at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import Sequence
+from dataclasses import replace
 
-from elastic_transport import HttpxAsyncHttpNode
-from elasticsearch import ApiError, AsyncElasticsearch, TransportError
+from elastic_transport import TlsError
+from elasticsearch import ApiError, AsyncElasticsearch, SerializationError, TransportError
 
 from pyjaeger.model import DependencyLink, Span, Trace
 from pyjaeger.storage.base import (
@@ -23,32 +32,29 @@ from pyjaeger.storage.base import (
     TraceQuery,
 )
 from pyjaeger.storage.elasticsearch import templates
+from pyjaeger.storage.elasticsearch.client import make_client
 from pyjaeger.storage.elasticsearch.config import ElasticsearchConfig
 from pyjaeger.storage.elasticsearch.indices import SERVICE, SPAN
 from pyjaeger.storage.elasticsearch.reader import ElasticsearchReader
-from pyjaeger.storage.elasticsearch.writer import ElasticsearchWriter
+from pyjaeger.storage.elasticsearch.writer import ElasticsearchWriter, describe_error
 
-__all__ = ["ElasticsearchStore", "make_client"]
+__all__ = ["ElasticsearchStore"]
 
+log = logging.getLogger(__name__)
 
-def make_client(urls: Sequence[str], username: str, password: str, timeout: float) -> AsyncElasticsearch:
-    """The async client every part uses: httpx transport (no aiohttp needed), no client-side
-    retries (the writer retries itself; reads and tools fail fast to their caller)."""
-    return AsyncElasticsearch(
-        list(urls),
-        basic_auth=(username, password) if username else None,
-        node_class=HttpxAsyncHttpNode,
-        request_timeout=timeout,
-        max_retries=0,
-    )
+_START_BACKOFF = (0.5, 5.0)  # s: first delay between start-up attempts, cap
 
 
 class ElasticsearchStore(SpanWriter, SpanReader, DependencyReader):
     def __init__(self, config: ElasticsearchConfig, client: AsyncElasticsearch | None = None) -> None:
         config.validate()
+        # The writer and reader see the file's keys as if given with .include.
+        config = replace(config, tags_as_fields=config.tags_as_fields.resolved())
         self.config = config
         if client is None:
-            client = make_client(config.server_urls, config.username, config.password, config.timeout)
+            client = make_client(
+                config.server_urls, config.username, config.password, config.timeout, tls=config.tls
+            )
         self.client = client
         self.version = config.version
         self._writer = ElasticsearchWriter(client, config)
@@ -66,13 +72,51 @@ class ElasticsearchStore(SpanWriter, SpanReader, DependencyReader):
         return store
 
     async def start(self) -> None:
-        try:
-            if self.version == 0:
-                self.version = await self._detect_version()
-            if self.config.create_index_templates:
-                await self._create_templates()
-        except (TransportError, ApiError) as e:
-            raise StorageError(f"elasticsearch start failed: {e}") from e
+        urls = _display_urls(self.config.server_urls)
+        budget = self.config.start_timeout
+        began = time.monotonic()
+        delay, max_delay = _START_BACKOFF
+        attempt = 1
+        while True:
+            left = budget - (time.monotonic() - began)
+            try:
+                if budget > 0:
+                    # A host that drops packets would otherwise hold one attempt for --es.timeout.
+                    async with asyncio.timeout(max(left, 0.1)):
+                        await self._start_once()
+                else:
+                    await self._start_once()
+                return
+            except TimeoutError as e:
+                last: Exception = e
+                error = f"no answer within {max(left, 0.1):.1f}s"
+            except (TransportError, ApiError) as e:
+                if not _transient(e):
+                    raise StorageError(f"elasticsearch at {urls}: start failed: {describe_error(e)}") from e
+                last, error = e, describe_error(e)
+            elapsed = time.monotonic() - began
+            left = budget - elapsed
+            if left <= 0:
+                raise StorageError(
+                    f"elasticsearch at {urls} unreachable after {elapsed:.1f}s: {error}"
+                ) from last
+            wait = min(delay, left)
+            log.warning(
+                "elasticsearch at %s not reachable (attempt %d): %s; retrying in %.1fs",
+                urls,
+                attempt,
+                error,
+                wait,
+            )
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, max_delay)
+            attempt += 1
+
+    async def _start_once(self) -> None:
+        if self.version == 0:
+            self.version = await self._detect_version()
+        if self.config.create_index_templates:
+            await self._create_templates()
 
     async def _detect_version(self) -> int:
         resp = await self.client.nodes.info(node_id="_local", filter_path="nodes.*.version")
@@ -99,6 +143,7 @@ class ElasticsearchStore(SpanWriter, SpanReader, DependencyReader):
         if self._closed:
             return
         self._closed = True
+        await self._writer.close()
         await self.client.close()
 
     async def refresh(self) -> None:
@@ -128,3 +173,20 @@ class ElasticsearchStore(SpanWriter, SpanReader, DependencyReader):
 
     async def get_dependencies(self, end_ts: int, lookback: int) -> list[DependencyLink]:
         return await self._reader.get_dependencies(end_ts, lookback)
+
+
+def _transient(e: TransportError | ApiError) -> bool:
+    """Whether a later attempt may succeed: the cluster is down, starting or overloaded."""
+    if isinstance(e, ApiError):
+        return e.status_code in (408, 429) or e.status_code >= 500
+    return not isinstance(e, (TlsError, SerializationError))
+
+
+def _display_urls(urls: Sequence[str]) -> str:
+    """The URLs for messages, without credentials written into them (user:password@host)."""
+    shown = []
+    for url in urls:
+        scheme, sep, rest = url.partition("://")
+        netloc, slash, path = rest.partition("/")
+        shown.append(f"{scheme}{sep}{netloc.rpartition('@')[2]}{slash}{path}")
+    return ", ".join(shown)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from pyjaeger.collector.processor import QueueFullError, SpanProcessor
 from pyjaeger.metrics import CollectorMetrics
 from pyjaeger.model import Span
-from pyjaeger.storage.base import SpanWriter
+from pyjaeger.storage.base import SpanWriter, StorageError
 
 
 class GatedWriter(SpanWriter):
@@ -26,6 +27,24 @@ class GatedWriter(SpanWriter):
         if self.fail:
             raise RuntimeError("disk on fire")
         self.written.extend(spans)
+
+
+class OutageWriter(SpanWriter):
+    """A storage that is away (a transient StorageError) until `down` is cleared."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.attempts = 0
+        self.written: list[Span] = []
+
+    async def write_spans(self, spans: Sequence[Span]) -> None:
+        self.attempts += 1
+        if self.down:
+            raise StorageError("connection refused", transient=True)
+        self.written.extend(spans)
+
+
+FAST_RETRY = (0.01, 0.05)
 
 
 def metric(reg: CollectorRegistry, name: str, **labels: str) -> float:
@@ -120,3 +139,90 @@ async def test_stop_before_start_and_twice() -> None:
     await p.start()
     await p.stop()
     await p.stop()
+
+
+async def test_permanent_storage_error_is_counted_and_dropped(span: Callable[..., Any]) -> None:
+    class Refusing(SpanWriter):
+        attempts = 0
+
+        async def write_spans(self, spans: Sequence[Span]) -> None:
+            self.attempts += 1
+            raise StorageError("mapper_parsing_exception")
+
+    reg = CollectorRegistry()
+    w = Refusing()
+    p = SpanProcessor(w, CollectorMetrics(reg), queue_size=100, num_workers=1, retry_backoff=FAST_RETRY)
+    await p.start()
+    p.submit([span(1, 1, service="a"), span(1, 2, service="a")], "otlp", "grpc")
+    await p.stop()
+    assert w.attempts == 1
+    assert metric(reg, "jaeger_collector_spans_saved_by_svc_total", debug="false", result="err", svc="a") == 2
+    assert p.queue_length == 0
+
+
+async def test_transient_storage_error_keeps_the_batch_until_written(span: Callable[..., Any]) -> None:
+    reg = CollectorRegistry()
+    m = CollectorMetrics(reg)
+    w = OutageWriter()
+    p = SpanProcessor(w, m, queue_size=4, num_workers=2, retry_backoff=FAST_RETRY)
+    await p.start()
+    p.submit([span(1, 1), span(1, 2)], "otlp", "http")
+    p.submit([span(2, 1), span(2, 2)], "otlp", "http")
+    while w.attempts < 6:  # both batches failed and were retried at least once
+        await asyncio.sleep(0.01)
+    # The held batches keep their room: the queue stays full and refuses more.
+    assert p.queue_length == 4
+    with pytest.raises(QueueFullError):
+        p.check_room("otlp", "http")
+    with pytest.raises(QueueFullError):
+        p.submit([span(3, 1)], "otlp", "http")
+    w.down = False
+    await p.stop()
+    assert sorted((s.trace_id, s.span_id) for s in w.written) == [(1, 1), (1, 2), (2, 1), (2, 2)]
+    assert (
+        metric(reg, "jaeger_collector_spans_saved_by_svc_total", debug="false", result="ok", svc="svc") == 4
+    )
+    assert (
+        metric(reg, "jaeger_collector_spans_saved_by_svc_total", debug="false", result="err", svc="svc") == 0
+    )
+    assert metric(reg, "jaeger_collector_spans_dropped_total", host=m.host) == 1  # only the refused span
+
+
+async def test_stop_counts_what_storage_never_took(
+    span: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    reg = CollectorRegistry()
+    m = CollectorMetrics(reg)
+    w = OutageWriter()
+    # One worker holds the first batch; the second waits in the queue behind it.
+    p = SpanProcessor(w, m, queue_size=100, num_workers=1, retry_backoff=FAST_RETRY)
+    await p.start()
+    p.submit([span(1, i) for i in range(1, 4)], "otlp", "http")
+    while w.attempts < 1:
+        await asyncio.sleep(0.01)
+    p.submit([span(2, i) for i in range(1, 3)], "otlp", "http")
+    with caplog.at_level(logging.ERROR, logger="pyjaeger.collector.processor"):
+        await p.stop(timeout=0.2)
+    assert w.written == []
+    assert metric(reg, "jaeger_collector_spans_dropped_total", host=m.host) == 5
+    assert (
+        metric(reg, "jaeger_collector_spans_saved_by_svc_total", debug="false", result="err", svc="svc") == 0
+    )
+    assert p.queue_length == 0
+    assert metric(reg, "jaeger_collector_queue_length", host=m.host) == 0
+    assert "5 spans not written to storage" in caplog.text
+
+
+async def test_restart_after_a_stop_that_dropped(span: Callable[..., Any]) -> None:
+    w = OutageWriter()
+    p = SpanProcessor(
+        w, CollectorMetrics(CollectorRegistry()), queue_size=10, num_workers=1, retry_backoff=FAST_RETRY
+    )
+    await p.start()
+    p.submit([span(1, 1)], "otlp", "http")
+    await p.stop(timeout=0.05)
+    w.down = False
+    await p.start()
+    p.submit([span(2, 1)], "otlp", "http")
+    await p.stop()
+    assert [(s.trace_id, s.span_id) for s in w.written] == [(2, 1)]

@@ -6,13 +6,17 @@ Index names, installed templates and raw documents are compared with `indices`, 
 
 from __future__ import annotations
 
+import asyncio
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pyjaeger import cli
 from pyjaeger.config import ConfigError
 from pyjaeger.model import KeyValue, Log, Process, Span, SpanRef, SpanRefType, ValueType
 from pyjaeger.storage.base import StorageError, TraceQuery
@@ -169,6 +173,41 @@ async def test_tags_as_fields(open_store: Opener) -> None:
     assert got.process.tags == span.process.tags
 
 
+async def test_tags_as_fields_config_file(open_store: Opener, tmp_path: Path) -> None:
+    # Jaeger's file: one key a line, trimmed, blank lines skipped; merged with .include.
+    keys = tmp_path / "tag-keys.txt"
+    keys.write_text("  http.method \r\n\n\t\nhost.name\n")
+    taf = TagsAsFields(include=frozenset({"http.status_code"}), config_file=str(keys))
+    store = await open_store(tags_as_fields=taf)
+    assert store.config.tags_as_fields.include == {"http.method", "http.status_code", "host.name"}
+    prefix = store.config.index_prefix
+    await store.write_spans([_span(0xC2, 1, NOW)])
+    await store.refresh()
+    resp = await store.client.search(index=span_index(prefix, DAILY, NOW), query={"match_all": {}})
+    (hit,) = resp["hits"]["hits"]
+    source = hit["_source"]
+    assert source["tag"] == {"http@method": "GET", "http@status_code": 200}
+    assert source["process"]["tag"] == {"host@name": "h-1"}
+    assert [kv["key"] for kv in source["tags"]] == ["payload"]
+    for tags in ({"http.method": "GET"}, {"host.name": "h-1"}):
+        assert await store.find_trace_ids(TraceQuery("shop", tags=tags)) == [0xC2]
+
+
+def test_tags_as_fields_config_file_unreadable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = str(tmp_path / "no-such-file.txt")
+    message = f"--es.tags-as-fields.config-file: cannot read {missing!r}"
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        ElasticsearchConfig(tags_as_fields=TagsAsFields(config_file=missing)).validate()
+    with pytest.raises(ConfigError, match=re.escape("--es.tags-as-fields.config-file: cannot read")):
+        ElasticsearchConfig(tags_as_fields=TagsAsFields(config_file=str(tmp_path))).validate()
+    # The CLI reports it as a usage error before anything starts.
+    argv = ["all-in-one", "--span-storage.type=elasticsearch", f"--es.tags-as-fields.config-file={missing}"]
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv, environ={})
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 async def test_write_fails_with_storage_error_when_unreachable() -> None:
     config = ElasticsearchConfig(
         server_urls=("http://127.0.0.1:1",), version=8, create_index_templates=False, max_retries=1
@@ -212,3 +251,53 @@ async def test_bulk_split_past_limits(open_store: Opener, limits: dict[str, int]
     assert (await store.client.count(index=f"{prefix}-jaeger-span-*"))["count"] == 5
     assert (await store.client.count(index=f"{prefix}-jaeger-service-*"))["count"] == 5
     assert await store.find_trace_ids(TraceQuery("shop", num_traces=0)) == [s.trace_id for s in spans[::-1]]
+
+
+async def test_concurrent_writes_share_bulk_requests(open_store: Opener) -> None:
+    store = await open_store(bulk_workers=1)
+    client = store.client
+    requests: list[int] = []
+    send = client.bulk
+
+    async def counting_bulk(**kw: Any) -> Any:  # the real call, counted
+        requests.append(1)
+        return await send(**kw)
+
+    client.bulk = counting_bulk  # type: ignore[method-assign]
+    spans = [_span(0xB000 + i, 1, NOW, op=f"op-{i % 3}") for i in range(40)]
+    await asyncio.gather(*(store.write_spans([s]) for s in spans))
+    # Writes that arrive together, or while a request is in flight, share the next request.
+    assert len(requests) <= 2
+    await store.refresh()
+    for s in spans:
+        trace = await store.get_trace(s.trace_id)
+        assert trace is not None and len(trace.spans) == 1
+
+
+async def test_a_refused_document_fails_only_its_own_write(open_store: Opener) -> None:
+    store = await open_store(bulk_workers=1)
+    await store.write_spans([_span(0xC1, 1, NOW - 3 * DAY), _span(0xC2, 1, NOW)])
+    closed = span_index(store.config.index_prefix, DAILY, NOW - 3 * DAY)
+    await store.client.indices.close(index=closed)  # writes to it now fail with 400
+    first = asyncio.ensure_future(store.write_spans([_span(0xC3, 1, NOW)]))  # takes the one slot
+    await asyncio.sleep(0)
+    bad = asyncio.ensure_future(store.write_spans([_span(0xC4, 1, NOW - 3 * DAY)]))
+    good = asyncio.ensure_future(store.write_spans([_span(0xC5, 1, NOW)]))  # same request as `bad`
+    results = await asyncio.gather(first, bad, good, return_exceptions=True)
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], StorageError) and not results[1].transient
+    assert "closed" in str(results[1])
+    await store.client.indices.open(index=closed)
+    await store.refresh()
+    assert await store.get_trace(0xC5) is not None
+    assert await store.get_trace(0xC4) is None
+
+
+async def test_a_closed_store_refuses_writes(storage_elasticsearch: str) -> None:
+    config = ElasticsearchConfig(
+        server_urls=(storage_elasticsearch,), index_prefix=f"pyjt-{uuid.uuid4().hex[:12]}"
+    )
+    store = ElasticsearchStore(config)
+    await store.close()
+    with pytest.raises(StorageError, match="closed"):
+        await store.write_spans([_span(0xD1, 1, NOW)])
