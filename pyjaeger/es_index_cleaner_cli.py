@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from collections.abc import Mapping
+
+from pyjaeger.es_tool_args import Resolver, add_client_args, add_switch, run_es_action
 
 __all__ = ["CLEANER", "add_cleaner_parser", "run_cleaner"]
 
@@ -31,63 +31,38 @@ def add_cleaner_parser(subs: argparse._SubParsersAction[argparse.ArgumentParser]
     sub.add_argument(
         "--index-date-separator", default=None, help="date separator, default '-' (env INDEX_DATE_SEPARATOR)"
     )
-    sub.add_argument(
-        "--archive",
-        action="store_const",
-        const=True,
-        default=None,
-        help="clean the rollover archive indices jaeger-span-archive-NNNNNN (env ARCHIVE)",
-    )
-    sub.add_argument(
-        "--rollover",
-        action="store_const",
-        const=True,
-        default=None,
-        help="clean rollover indices jaeger-*-NNNNNN by creation date (env ROLLOVER)",
-    )
-    sub.add_argument("--timeout", type=int, default=None, help="seconds, default 120 (env TIMEOUT)")
-    sub.add_argument("--es.username", dest="es_username", default=None, help="env ES_USERNAME")
-    sub.add_argument("--es.password", dest="es_password", default=None, help="env ES_PASSWORD")
-
-
-def _env_bool(environ: Mapping[str, str], key: str) -> bool:
-    return environ.get(key, "").strip().lower() in ("1", "t", "true", "yes", "y", "on")
+    add_switch(sub, "--archive", "clean the archive indices jaeger-span-archive-NNNNNN (env ARCHIVE)")
+    add_switch(sub, "--rollover", "clean rollover indices jaeger-*-NNNNNN by creation date (env ROLLOVER)")
+    add_client_args(sub)
 
 
 def run_cleaner(parser: argparse.ArgumentParser, args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from elasticsearch import ApiError, TransportError
-
     from pyjaeger.storage.elasticsearch.index_cleaner import clean
 
     if args.num_of_days < 0:
         parser.error("NUM_OF_DAYS must be 0 or more")
-    timeout = args.timeout if args.timeout is not None else int(environ.get("TIMEOUT", "120") or 120)
-    try:
-        deleted = asyncio.run(
-            clean(
-                args.url,
+    flags = Resolver(parser, args, environ)
+    client = flags.client()
+    prefix, separator = flags.text("--index-prefix"), flags.text("--index-date-separator", "-")
+    archive, rollover = flags.boolean("--archive"), flags.boolean("--rollover")
+
+    async def act() -> list[str]:
+        es = client.connect([args.url])
+        try:
+            return await clean(
+                es,
                 args.num_of_days,
-                prefix=args.index_prefix
-                if args.index_prefix is not None
-                else environ.get("INDEX_PREFIX", ""),
-                separator=args.index_date_separator
-                if args.index_date_separator is not None
-                else environ.get("INDEX_DATE_SEPARATOR", "-"),
-                archive=args.archive if args.archive is not None else _env_bool(environ, "ARCHIVE"),
-                rollover=args.rollover if args.rollover is not None else _env_bool(environ, "ROLLOVER"),
-                username=args.es_username if args.es_username is not None else environ.get("ES_USERNAME", ""),
-                password=args.es_password if args.es_password is not None else environ.get("ES_PASSWORD", ""),
-                timeout=timeout,
+                prefix=prefix,
+                separator=separator,
+                archive=archive,
+                rollover=rollover,
+                timeout=client.timeout,
             )
-        )
-    except ApiError as e:
-        print(f"{CLEANER}: {args.url} refused the request: {e}", file=sys.stderr)
-        return 1
-    except TransportError as e:
-        print(f"{CLEANER}: cannot connect to {args.url}: {e}", file=sys.stderr)
-        return 1
-    except ValueError as e:  # a URL the client cannot parse, e.g. without http://
-        print(f"{CLEANER}: {e}", file=sys.stderr)
+        finally:
+            await es.close()
+
+    deleted = run_es_action(CLEANER, args.url, act())
+    if deleted is None:
         return 1
     if not deleted:
         print("no indices to delete")

@@ -22,8 +22,9 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 
+from elasticsearch import AsyncElasticsearch
+
 from pyjaeger.storage.elasticsearch.indices import apply_prefix
-from pyjaeger.storage.elasticsearch.store import make_client
 
 __all__ = ["cutoff", "index_pattern", "indices_to_delete", "clean"]
 
@@ -90,61 +91,54 @@ def indices_to_delete(
 
 
 async def clean(
-    url: str,
+    client: AsyncElasticsearch,
     days: int,
     *,
     prefix: str = "",
     separator: str = "-",
     archive: bool = False,
     rollover: bool = False,
-    username: str = "",
-    password: str = "",
     timeout: float = 120.0,
     now: datetime | None = None,
 ) -> list[str]:
-    """List `<prefix->jaeger-*` on the cluster at `url`, delete what `indices_to_delete` picks
-    (by name: Elasticsearch 8 refuses wildcard deletes) and return the deleted names.
+    """List `<prefix->jaeger-*` on the cluster, delete what `indices_to_delete` picks (by name:
+    Elasticsearch 8 refuses wildcard deletes) and return the deleted names.
 
     Raises the client's `TransportError` (cannot connect) or `ApiError` (refused request).
     """
-
-    client = make_client([url], username, password, timeout)
-    try:
-        found = await client.indices.get(
-            index=apply_prefix(prefix, "jaeger-*"),
-            flat_settings=True,
-            filter_path="*.aliases,*.settings",
-            expand_wildcards="open,closed",
+    found = await client.indices.get(
+        index=apply_prefix(prefix, "jaeger-*"),
+        flat_settings=True,
+        filter_path="*.aliases,*.settings",
+        expand_wildcards="open,closed",
+    )
+    body: Mapping[str, Mapping[str, object]] = found.body or {}
+    created: dict[str, datetime] = {}
+    write_aliased: set[str] = set()
+    for name, info in body.items():
+        settings = info.get("settings")
+        if isinstance(settings, Mapping):
+            ms = settings.get("index.creation_date")
+            if isinstance(ms, (str, int)):
+                created[name] = datetime.fromtimestamp(int(ms) / 1000, tz=timezone.utc)
+        aliases = info.get("aliases")
+        if isinstance(aliases, Mapping) and any(str(a).endswith("-write") for a in aliases):
+            write_aliased.add(name)
+    doomed = indices_to_delete(
+        body,
+        now=now or datetime.now(timezone.utc),
+        days=days,
+        prefix=prefix,
+        separator=separator,
+        archive=archive,
+        rollover=rollover,
+        created=created,
+        write_aliased=write_aliased,
+    )
+    for i in range(0, len(doomed), _DELETE_BATCH):
+        await client.indices.delete(
+            index=",".join(doomed[i : i + _DELETE_BATCH]),
+            master_timeout=f"{int(timeout)}s",
+            ignore_unavailable=True,
         )
-        body: Mapping[str, Mapping[str, object]] = found.body or {}
-        created: dict[str, datetime] = {}
-        write_aliased: set[str] = set()
-        for name, info in body.items():
-            settings = info.get("settings")
-            if isinstance(settings, Mapping):
-                ms = settings.get("index.creation_date")
-                if isinstance(ms, (str, int)):
-                    created[name] = datetime.fromtimestamp(int(ms) / 1000, tz=timezone.utc)
-            aliases = info.get("aliases")
-            if isinstance(aliases, Mapping) and any(str(a).endswith("-write") for a in aliases):
-                write_aliased.add(name)
-        doomed = indices_to_delete(
-            body,
-            now=now or datetime.now(timezone.utc),
-            days=days,
-            prefix=prefix,
-            separator=separator,
-            archive=archive,
-            rollover=rollover,
-            created=created,
-            write_aliased=write_aliased,
-        )
-        for i in range(0, len(doomed), _DELETE_BATCH):
-            await client.indices.delete(
-                index=",".join(doomed[i : i + _DELETE_BATCH]),
-                master_timeout=f"{int(timeout)}s",
-                ignore_unavailable=True,
-            )
-        return doomed
-    finally:
-        await client.close()
+    return doomed

@@ -10,6 +10,10 @@ Differences from Jaeger, each for the storage contract (`storage.base`):
 - `num_traces` <= 0 means no limit: the terms aggregation then takes `max_doc_count` traces;
 - dependencies: links stored by an external job (`jaeger-dependencies-*`) when the window has
   any, else links computed from the spans of at most `_DEPENDENCY_TRACES` traces of the window.
+
+With `use_aliases` it reads the `*-read` aliases as Jaeger does: the look-back becomes 50 years
+(every index in the alias is in reach) and whole-trace reads keep only spans whose
+`startTimeMillis` is within 24h of the window read, the one bound an alias leaves.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pyjaeger.storage.base import DependencyReader, Operation, SpanReader, Stora
 from pyjaeger.storage.elasticsearch.config import HOUR_US, ElasticsearchConfig
 from pyjaeger.storage.elasticsearch.dbmodel import doc_to_span, trace_id_text
 from pyjaeger.storage.elasticsearch.indices import DEPENDENCIES, SERVICE, SPAN, index_base
+from pyjaeger.storage.elasticsearch.links import LinkCounts, count_links, to_links
 
 __all__ = ["ElasticsearchReader"]
 
@@ -35,6 +40,8 @@ _DEPENDENCY_TRACES = 10_000  # traces whose spans dependencies are computed from
 _MSEARCH_CHUNK = 200  # traces per _msearch request
 _MAX_LISTED_INDICES = 60  # past this, a wildcard replaces the list of dated indices
 _SPAN_SORT = [{"startTime": "asc"}, {"spanID": "asc"}, {"duration": "asc"}]
+_ALIAS_LOOKBACK_US = 50 * 365 * 24 * HOUR_US  # Jaeger's dawnOfTimeSpanAge
+_ALIAS_MARGIN_US = 24 * HOUR_US  # around a whole-trace read's window, with aliases
 
 
 _READ_RETRIES = 4  # of a read that met a transient failure (a shard starting, 429, no connection)
@@ -147,9 +154,16 @@ class ElasticsearchReader(SpanReader, DependencyReader):
             raise StorageError(f"elasticsearch msearch failed: {errors[0]}")
         raise AssertionError("unreachable")
 
-    def _lookback(self) -> tuple[int, int]:
+    def _window(self) -> tuple[int, int]:
+        """[now - max span age, now]: what get_trace and the services read."""
         now = _now_us()
-        return now - self._config.max_span_age - HOUR_US, now + HOUR_US
+        age = _ALIAS_LOOKBACK_US if self._config.use_aliases else self._config.max_span_age
+        return now - age, now
+
+    def _lookback(self) -> tuple[int, int]:
+        # An hour either side, so that a trace straddling two daily indices is read whole.
+        start, end = self._window()
+        return start - HOUR_US, end + HOUR_US
 
     def _spans(self, hits: Iterable[dict[str, Any]]) -> list[Span]:
         rep = self._config.tags_as_fields.dot_replacement
@@ -201,39 +215,43 @@ class ElasticsearchReader(SpanReader, DependencyReader):
 
     async def get_trace(self, trace_id: int) -> Trace | None:
         start, end = self._lookback()
-        traces = await self._get_traces([trace_id], self._span_indices(start, end))
+        traces = await self._get_traces([trace_id], self._span_indices(start, end), self._window())
         return traces.get(trace_id)
 
     async def find_traces(self, query: TraceQuery) -> list[Trace]:
         ids = await self.find_trace_ids(query)
         if not ids:
             return []
-        start, end = self._lookback()
+        start, end = self._window()
         if query.start_time_min is not None:
-            start = min(start, query.start_time_min - HOUR_US)
+            start = min(start, query.start_time_min)
         if query.start_time_max is not None:
-            end = max(end, query.start_time_max + HOUR_US)
-        traces = await self._get_traces(ids, self._span_indices(start, end))
+            end = max(end, query.start_time_max)
+        index = self._span_indices(start - HOUR_US, end + HOUR_US)
+        traces = await self._get_traces(ids, index, (start, end))
         return [traces[t] for t in ids if t in traces]
 
-    async def _get_traces(self, trace_ids: Sequence[int], index: str) -> dict[int, Trace]:
+    async def _get_traces(
+        self, trace_ids: Sequence[int], index: str, window: tuple[int, int]
+    ) -> dict[int, Trace]:
         """Whole traces by id: one `_msearch` per `_MSEARCH_CHUNK` ids, then pages for traces
-        with more than `max_doc_count` spans."""
+        with more than `max_doc_count` spans. `window` (µs) bounds the spans only with aliases."""
         size = self._config.max_doc_count
+        bounds = window if self._config.use_aliases else None
         found: dict[int, list[Span]] = {}
         for i in range(0, len(trace_ids), _MSEARCH_CHUNK):
             chunk = trace_ids[i : i + _MSEARCH_CHUNK]
             searches: list[dict[str, Any]] = []
             for tid in chunk:
                 searches.append({"index": index, "ignore_unavailable": True})
-                searches.append(self._trace_body(tid, size))
+                searches.append(self._trace_body(tid, size, bounds))
             responses = await self._msearch(searches)
             for tid, result in zip(chunk, responses, strict=True):
                 hits = result["hits"]["hits"]
                 spans = self._spans(hits)
                 while len(hits) == size:
                     page = await self._search(
-                        index, **self._trace_body(tid, size), search_after=hits[-1]["sort"]
+                        index, **self._trace_body(tid, size, bounds), search_after=hits[-1]["sort"]
                     )
                     hits = page["hits"]["hits"]
                     spans.extend(self._spans(hits))
@@ -243,12 +261,14 @@ class ElasticsearchReader(SpanReader, DependencyReader):
         return {tid: Trace(spans) for tid, spans in found.items()}
 
     @staticmethod
-    def _trace_body(trace_id: int, size: int) -> dict[str, Any]:
-        return {
-            "query": {"terms": {"traceID": _trace_id_forms(trace_id)}},
-            "size": size,
-            "sort": _SPAN_SORT,
-        }
+    def _trace_body(trace_id: int, size: int, bounds: tuple[int, int] | None) -> dict[str, Any]:
+        query: dict[str, Any] = {"terms": {"traceID": _trace_id_forms(trace_id)}}
+        if bounds is not None:
+            start_ms = (bounds[0] - _ALIAS_MARGIN_US) // 1000
+            end_ms = -(-(bounds[1] + _ALIAS_MARGIN_US) // 1000)
+            millis = {"range": {"startTimeMillis": {"gte": start_ms, "lte": end_ms}}}
+            query = {"bool": {"must": [query, millis]}}
+        return {"query": query, "size": size, "sort": _SPAN_SORT}
 
     async def find_trace_ids(self, query: TraceQuery) -> list[int]:
         """Newest first by the latest matching span's start time (Jaeger's `max(startTime)`)."""
@@ -362,11 +382,12 @@ class ElasticsearchReader(SpanReader, DependencyReader):
         )
         buckets = resp.get("aggregations", {}).get("traceIDs", {}).get("buckets", [])
         ids = sorted({int(str(b["key"]), 16) for b in buckets})
-        traces = await self._get_traces(ids, self._span_indices(start - HOUR_US, end_ts + HOUR_US))
-        counts: dict[tuple[str, str], int] = {}
+        index = self._span_indices(start - HOUR_US, end_ts + HOUR_US)
+        traces = await self._get_traces(ids, index, (start, end_ts))
+        counts: LinkCounts = {}
         for trace in traces.values():
-            _count_edges(trace.spans, counts)
-        return [DependencyLink(p, c, n) for (p, c), n in sorted(counts.items())]
+            count_links(trace.spans, counts)
+        return to_links(counts)
 
     async def _stored_dependencies(self, end_ts: int, lookback: int) -> list[DependencyLink] | None:
         """Links an external job (spark-dependencies) stored for the window; None when none."""
@@ -387,21 +408,9 @@ class ElasticsearchReader(SpanReader, DependencyReader):
         hits = resp["hits"]["hits"]
         if not hits:
             return None
-        counts: dict[tuple[str, str], int] = {}
+        counts: LinkCounts = {}
         for hit in hits:
             for link in hit["_source"].get("dependencies") or ():
                 key = (str(link.get("parent", "")), str(link.get("child", "")))
                 counts[key] = counts.get(key, 0) + int(link.get("callCount", 0))
-        return [DependencyLink(p, c, n) for (p, c), n in sorted(counts.items())]
-
-
-def _count_edges(spans: Sequence[Span], counts: dict[tuple[str, str], int]) -> None:
-    service_of = {s.span_id: s.process.service_name for s in spans}
-    for s in spans:
-        parent = s.parent_span_id
-        if not parent:
-            continue
-        parent_svc = service_of.get(parent)
-        child_svc = s.process.service_name
-        if parent_svc is not None and parent_svc != child_svc:
-            counts[parent_svc, child_svc] = counts.get((parent_svc, child_svc), 0) + 1
+        return to_links(counts)

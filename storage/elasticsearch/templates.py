@@ -9,6 +9,10 @@ as plain JSON with three kinds of placeholder, so they stay loadable and diffabl
 Jaeger's optional ILM parts (a read alias, and `lifecycle` in the settings) are added here, in
 the places and order Jaeger's templates put them.
 
+Jaeger's `jaeger-sampling-{7,8}.json` (installed only by `es-rollover --adaptive-sampling`) differ
+from its dependencies files in two points, the name and `index.requests.cache.enable: false`;
+`render_sampling_template` derives them so, rather than keeping two more near-copies.
+
 ES 7 and every OpenSearch version take the legacy body (`PUT _template/<name>`, top-level
 `settings`/`mappings`); ES 8 and 9 take the composable one (`PUT _index_template/<name>` with
 `priority` and a `template` object). Jaeger's ES 7 patterns start with `*`, and its ES 7
@@ -22,16 +26,25 @@ import json
 from importlib import resources
 from typing import Any
 
-from pyjaeger.storage.elasticsearch.indices import DEPENDENCIES, SERVICE, SPAN, apply_prefix
+from pyjaeger.storage.elasticsearch.indices import DEPENDENCIES, SAMPLING, SERVICE, SPAN, apply_prefix
 
-__all__ = ["KINDS", "template_name", "template_path", "render_template"]
+__all__ = [
+    "KINDS",
+    "NAMED_KINDS",
+    "template_name",
+    "template_path",
+    "render_template",
+    "render_sampling_template",
+]
 
 KINDS = (SPAN, SERVICE, DEPENDENCIES)
+NAMED_KINDS = (*KINDS, SAMPLING)  # kinds with a template name; sampling renders apart
 
 
 def template_name(kind: str, prefix: str) -> str:
     """`<prefix->jaeger-<kind>`: the name Jaeger (and es-rollover) give the template."""
-    _check_kind(kind)
+    if kind not in NAMED_KINDS:
+        raise ValueError(f"unknown template kind {kind!r} (one of: {', '.join(NAMED_KINDS)})")
     return apply_prefix(prefix, f"jaeger-{kind}")
 
 
@@ -67,6 +80,36 @@ def render_template(
     if ilm_policy is not None:
         body = _with_ilm(body, version, f"{applied}jaeger-{kind}", ilm_policy)
     return body  # type: ignore[no-any-return]
+
+
+def render_sampling_template(
+    es_version: int,
+    *,
+    prefix: str,
+    shards: int,
+    replicas: int,
+    priority: int = 0,
+    ilm_policy: str | None = None,
+) -> dict[str, Any]:
+    """Jaeger's adaptive-sampling template, as `render_template` renders the others."""
+    version = _file_version(es_version)
+    deps = render_template(
+        DEPENDENCIES, version, prefix=prefix, shards=shards, replicas=replicas, priority=priority
+    )
+    body: dict[str, Any] = _renamed(deps, f"jaeger-{DEPENDENCIES}-", f"jaeger-{SAMPLING}-")
+    settings = body["template"]["settings"] if version >= 8 else body["settings"]
+    settings["index.requests.cache.enable"] = False
+    if ilm_policy is not None:
+        body = _with_ilm(body, version, apply_prefix(prefix, f"jaeger-{SAMPLING}"), ilm_policy)
+    return body
+
+
+def _renamed(node: Any, old: str, new: str) -> Any:
+    if isinstance(node, dict):
+        return {k: _renamed(v, old, new) for k, v in node.items()}
+    if isinstance(node, str):
+        return node.replace(old, new)
+    return node
 
 
 def _check_kind(kind: str) -> None:

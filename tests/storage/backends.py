@@ -79,14 +79,31 @@ class _RefreshingWriter(SpanWriter):
         await self._store.refresh()
 
 
-async def _elasticsearch(max_traces: int) -> Backend:
+async def _elasticsearch(max_traces: int, *, aliases: bool = False) -> Backend:
+    from pyjaeger.storage.elasticsearch import rollover
+    from pyjaeger.storage.elasticsearch.client import make_client
     from pyjaeger.storage.elasticsearch.config import ElasticsearchConfig
     from pyjaeger.storage.elasticsearch.store import ElasticsearchStore
 
     assert ELASTICSEARCH_URL, "the storage_elasticsearch fixture sets the node's URL"
     url = ELASTICSEARCH_URL[0]
     prefix = f"pyjt-{uuid.uuid4().hex[:12]}"  # a private namespace: indices and templates
-    config = ElasticsearchConfig(server_urls=(url,), index_prefix=prefix, num_shards=1, num_replicas=0)
+    config = ElasticsearchConfig(
+        server_urls=(url,),
+        index_prefix=prefix,
+        num_shards=1,
+        num_replicas=0,
+        use_aliases=aliases,
+        # With aliases, es-rollover init below installs the templates, as it does for Jaeger.
+        create_index_templates=not aliases,
+    )
+    if aliases:
+        client = make_client([url], "", "", 60.0)
+        try:
+            options = rollover.TemplateOptions(shards=1, replicas=0)
+            await rollover.init(client, rollover.managed_indices(prefix), options)
+        finally:
+            await client.close()
     store = await ElasticsearchStore.open(config)
 
     async def close() -> None:
@@ -95,7 +112,7 @@ async def _elasticsearch(max_traces: int) -> Backend:
             indices = await client.indices.get(index=f"{prefix}-jaeger-*", expand_wildcards="all")
             if indices.body:
                 await client.indices.delete(index=",".join(indices.body))
-            for kind in ("span", "service"):
+            for kind in ("span", "service", "dependencies"):
                 await client.indices.delete_index_template(name=f"{prefix}-jaeger-{kind}")
         finally:
             await store.close()
@@ -106,12 +123,19 @@ async def _elasticsearch(max_traces: int) -> Backend:
         evicts_at_max_traces=False,
         dependencies_from_spans=True,
     )
-    return Backend("elasticsearch", _RefreshingWriter(store), store, store, close, caps)
+    name = "elasticsearch-aliases" if aliases else "elasticsearch"
+    return Backend(name, _RefreshingWriter(store), store, store, close, caps)
+
+
+async def _elasticsearch_aliases(max_traces: int) -> Backend:
+    """`--es.use-aliases` over the indices and aliases `es-rollover init` creates."""
+    return await _elasticsearch(max_traces, aliases=True)
 
 
 BACKENDS: dict[str, BackendFactory] = {
     "memory": _memory,
     "elasticsearch": _elasticsearch,
+    "elasticsearch-aliases": _elasticsearch_aliases,
 }
 
 

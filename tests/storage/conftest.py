@@ -57,7 +57,7 @@ async def make_backend(
 ) -> AsyncIterator[Callable[..., Awaitable[Backend]]]:
     """A factory of empty stores of the backend under test, `make(max_traces=...)`; all closed at
     the end of the test."""
-    if backend_name == "elasticsearch":
+    if backend_name.startswith("elasticsearch"):
         request.getfixturevalue("storage_elasticsearch")
     made: list[Backend] = []
 
