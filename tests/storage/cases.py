@@ -196,6 +196,37 @@ x2 = span(CHECKOUT2, 0x2, PAY2, "POST /pay", start=_t + 30 * MS, dur=250 * MS, p
           tags={"error": False, "payment.amount": 99.99})
 # fmt: on
 
+# Awkward tag data, one span: keys with dots (never split into objects: Jaeger keeps tags nested
+# unless tags-as-fields is on), a 32 KiB value, unicode keys and values that must come back
+# byte for byte (astral-plane emoji and a ZWJ sequence, a decomposed "é" that no backend may
+# normalise, right-to-left text with a bidi mark), empty strings and typed values at their limits.
+AWKWARD = 0xA3C0_FFEE_0000_0000_0000_0000_0000_0001
+AWKWARD_OP = "GET /商品/🛒"
+DOTTED_KEY = "http.request.header.x-forwarded.for"
+LONG_VALUE = "0123456789abcdef" * 2048  # 32 KiB
+FAMILY = "张伟 👨\u200d👩\u200d👧"
+DECOMPOSED = "cafe\u0301"  # "café" with a combining acute accent
+RTL = "\u200fשלום עולם، مرحبا"  # noqa: RUF001 (Hebrew letters are the point)
+# fmt: off
+AWK = proc("awkward", [
+    (DOTTED_KEY, "203.0.113.7, 198.51.100.2"),
+    ("region.שם", RTL),
+    ("host.名前", "ホスト-1"),
+    ("long.process.value", LONG_VALUE),
+    ("empty", ""),
+])
+_t = T0 + 7 * SEC
+w1 = span(AWKWARD, 0x1, AWK, AWKWARD_OP, start=_t, dur=3 * MS, kind="server",
+          tags=[(DOTTED_KEY, "198.51.100.9"), ("http.request.header.x-empty", ""), ("用户", FAMILY),
+                ("emoji.🔑", "🚀🔥"), ("long.value", LONG_VALUE), ("bidi", RTL), ("combining", DECOMPOSED),
+                ("int.max.safe", 2**53 + 1), ("int.min", -(2**63)), ("float.tiny", 5e-324),
+                ("float.neg", -1.25e-10), ("bool.true", True), ("bool.false", False),
+                ("binary.all", bytes(range(256))), ("binary.empty", b""), ("", "empty key")],
+          logs=[(_t + 1 * MS, [("event", DECOMPOSED), (DOTTED_KEY, "10.0.0.1"), ("message", LONG_VALUE),
+                               ("ключ.имя", "значение ✓"), ("blank", ""), ("n", 7), ("ok", True),
+                               ("ratio", 0.5), ("raw", b"\x00\xfe")])])
+# fmt: on
+
 # Children before parents, traces split over calls, two traces in one call.
 WRITES: list[list[Span]] = [
     [c5, c3],
@@ -205,6 +236,7 @@ WRITES: list[list[Span]] = [
     [b1, b2, r2],
     [c4, c2, r1],
     [x2, x1],
+    [w1],
 ]
 TRACES = traces_of(WRITES)
 TRACE_NAMES = {
@@ -214,9 +246,10 @@ TRACE_NAMES = {
     BATCH: "BATCH",
     RESTOCK: "RESTOCK",
     CHECKOUT2: "CHECKOUT2",
+    AWKWARD: "AWKWARD",
 }
 
-SERVICES = ["frontend", "inventory", "mysql", "payment", "worker"]
+SERVICES = ["awkward", "frontend", "inventory", "mysql", "payment", "worker"]
 
 OPERATIONS: dict[str, set[Operation]] = {
     "frontend": {
@@ -230,6 +263,7 @@ OPERATIONS: dict[str, set[Operation]] = {
     "inventory": {Operation("list items", "server"), Operation("reserve", "server")},
     "mysql": {Operation("query", "server")},
     "worker": {Operation("process-order", "consumer"), Operation("cleanup", "")},  # "bogus" kind → ""
+    "awkward": {Operation(AWKWARD_OP, "server")},
 }
 
 
@@ -405,6 +439,24 @@ SEARCH_CASES = [
       start_max=T0 + 2 * SEC + 999 * MS, limit=1),
     q("limit within a window", [BATCH], "inventory",
       start_min=T0 + 2 * SEC, start_max=T0 + 4 * SEC + 500 * MS, limit=1),
+    # awkward tag data. The 32 KiB and 256-byte binary values are not searched: Jaeger's
+    # Elasticsearch templates map tag values as keywords with ignore_above 256, so Jaeger cannot
+    # find values longer than that either.
+    q("dotted key", [AWKWARD], "awkward", tags={DOTTED_KEY: "198.51.100.9"}),
+    q("dotted key, process tag", [AWKWARD], "awkward", tags={DOTTED_KEY: "203.0.113.7, 198.51.100.2"}),
+    q("dotted key, log field", [AWKWARD], "awkward", tags={DOTTED_KEY: "10.0.0.1"}),
+    q("dotted key, no such value", [], "awkward", tags={DOTTED_KEY: "203.0.113.7"}),
+    q("unicode key and value", [AWKWARD], "awkward", tags={"用户": FAMILY}),
+    q("emoji key", [AWKWARD], "awkward", tags={"emoji.🔑": "🚀🔥"}),
+    q("right-to-left process tag", [AWKWARD], "awkward", tags={"region.שם": RTL}),
+    q("combining mark in a log field", [AWKWARD], "awkward", tags={"event": DECOMPOSED}),
+    q("unicode is not normalised", [], "awkward", tags={"event": "café"}),
+    q("empty value on a dotted key", [AWKWARD], "awkward", tags={"http.request.header.x-empty": ""}),
+    q("cyrillic dotted log key", [AWKWARD], "awkward", tags={"ключ.имя": "значение ✓"}),
+    q("int beyond float precision", [AWKWARD], "awkward", tags={"int.max.safe": "9007199254740993"}),
+    q("int beyond float precision, off by one", [], "awkward", tags={"int.max.safe": "9007199254740992"}),
+    q("awkward tags together", [AWKWARD], "awkward", AWKWARD_OP,
+      tags={DOTTED_KEY: "198.51.100.9", "用户": FAMILY, "bool.false": "false", "raw": "00fe"}),
 ]
 # fmt: on
 
