@@ -23,8 +23,23 @@ default ports) is measured the same way.
 Then the RSS phase: a fresh pyjaeger with `--memory.max-traces 0` is fed until `--rss-spans`
 (1M) spans are stored, and its RSS and bytes per stored span are printed.
 
+With `--storage memory,elasticsearch` (or either alone) the storage phase runs instead: for each
+backend in turn a fresh pyjaeger is fed `--spans` spans over `--storage-protocol` (refused batches
+are retried after 10 ms), and the script prints spans/s accepted, written (the collector's
+saved-spans counter) and indexed (Elasticsearch: `_count` over the run's span indices, after a
+`_refresh`, reaches the number accepted), pyjaeger's CPU and RSS, and for Elasticsearch the
+`_bulk` requests (count, documents and bytes per request, from the node's HTTP route statistics),
+the node's CPU, RSS and time spent indexing, refreshing and merging. Then `--queries` rounds of
+searches through the query API (trace by id; service; service+operation; service+tag; limit 20),
+p50/p99. Every figure is also printed as a ratio to memory's in the same run. Elasticsearch is a
+node of its own (tests/elasticsearch/launcher.py, `--es-heap`, default 2g) or `--es-url`; pyjaeger
+gets `--span-storage.type=elasticsearch`, a fresh `--es.index-prefix` and `--es.num-replicas=0`
+(`--server-arg` adds more, e.g. `--server-arg=--es.bulk.workers=4`). See bench/_storage.py.
+
     /tmp/venv/bin/python bench/ingest.py [--protocol all|both|http|grpc|thrift-http|api-v2-grpc]
         [--seconds 20] [--quick] [--no-rss] [--jaeger /path/to/jaeger] [--rounds N]
+    /tmp/venv/bin/python bench/ingest.py --storage memory,elasticsearch [--spans 100000]
+        [--queries 100] [--es-url URL | --es-heap 2g] [--quick]
 """
 
 from __future__ import annotations
@@ -32,6 +47,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import multiprocessing as mp
+import os
 import random
 import statistics
 import sys
@@ -51,18 +67,24 @@ from _common import (
     HOST,
     MB,
     PROTOBUF,
+    PYJAEGER_STORED,
     THRIFT,
     JaegerTemplate,
     PayloadTemplate,
     Server,
+    http_get,
     ingest_spans,
     machine,
+    metric_sum,
     percentile,
     start_baseline,
     start_jaeger,
     start_pyjaeger,
     trace_id_bytes,
 )
+from _es import EsNode, EsStats, delete_prefix, external_node, scratch_prefix, start_node, wait_indexed
+from _es import stats as es_stats
+from _storage import StorageRun, measure_searches, now_us, print_storage_report
 
 N_TRACES = 10
 SPANS_PER_TRACE = 10
@@ -90,6 +112,8 @@ class SenderConfig:
     seconds: float  # measured window after the warm-up; inf in the RSS phase
     max_spans: int  # stop once this many spans are accepted across all senders; 0 = no limit
     deadline: float  # hard stop, seconds after go
+    refused_pause: float = 0.0  # seconds a thread sleeps after a refusal (storage phase: 0.01)
+    keep_batches: bool = False  # record (worker, first counter) of every accepted batch
 
 
 @dataclass
@@ -101,6 +125,7 @@ class ThreadStats:
     total_refused: int = 0
     latencies: list[float] = field(default_factory=list)  # ms, accepted batches in the window
     first_error: str = ""
+    accepted_batches: list[tuple[int, int]] = field(default_factory=list)  # (worker, first counter)
 
 
 Send = Callable[[bytes], tuple[str, str]]  # body -> ("ok" | "refused" | "error", detail)
@@ -195,6 +220,8 @@ def _sender_main(cfg: SenderConfig, go: Any, go_at: Any, accepted: Any, out: Any
             in_window = m_from <= t_end < m_until
             if result == "ok":
                 st.total_ok += 1
+                if cfg.keep_batches:
+                    st.accepted_batches.append((worker, counter - N_TRACES))
                 if limit:
                     with accepted.get_lock():
                         accepted.value += BATCH
@@ -204,6 +231,8 @@ def _sender_main(cfg: SenderConfig, go: Any, go_at: Any, accepted: Any, out: Any
             elif result == "refused":
                 st.total_refused += 1
                 st.refused += in_window
+                if cfg.refused_pause:
+                    time.sleep(cfg.refused_pause)
             else:
                 st.errors += in_window
                 if not st.first_error:
@@ -231,6 +260,7 @@ def _sender_main(cfg: SenderConfig, go: Any, go_at: Any, accepted: Any, out: Any
         merged.total_refused += st.total_refused
         merged.latencies += st.latencies
         merged.first_error = merged.first_error or st.first_error
+        merged.accepted_batches += st.accepted_batches
     cpu_share = (cpu1 - cpu0) / (wall1 - wall0) if wall1 > wall0 else 0.0
     out.put(("done", cfg.index, (merged, cpu_share)))
 
@@ -280,8 +310,14 @@ def _send_phase(
     seconds: float,
     max_spans: int = 0,
     on_window: Callable[[str], None] | None = None,
+    prefix: int | None = None,
+    refused_pause: float = 0.0,
+    keep_batches: bool = False,
 ) -> tuple[ThreadStats, float]:
-    """Run the senders against `server`; `on_window("start"|"end")` is called at the window edges."""
+    """Run the senders against `server`; `on_window("start"|"end")` is called at the window edges.
+
+    `prefix` is the trace ids' run prefix (random by default); see `SenderConfig` for the others.
+    """
     ctx = mp.get_context("spawn")
     go = ctx.Event()
     go_at = ctx.Value("d", 0.0)
@@ -295,14 +331,25 @@ def _send_phase(
     }[protocol]
     if port is None:
         raise ValueError(f"{server.name} has no port for {protocol}")
-    prefix = random.getrandbits(31) | 1
+    if prefix is None:
+        prefix = random.getrandbits(31) | 1
     deadline = warmup + seconds if max_spans == 0 else 3600.0
     procs = [
         ctx.Process(
             target=_sender_main,
             args=(
                 SenderConfig(
-                    i, protocol, port, args.connections, prefix, warmup, seconds, max_spans, deadline
+                    i,
+                    protocol,
+                    port,
+                    args.connections,
+                    prefix,
+                    warmup,
+                    seconds,
+                    max_spans,
+                    deadline,
+                    refused_pause,
+                    keep_batches,
                 ),
                 go,
                 go_at,
@@ -339,6 +386,7 @@ def _send_phase(
             merged.total_refused += st.total_refused
             merged.latencies += st.latencies
             merged.first_error = merged.first_error or st.first_error
+            merged.accepted_batches += st.accepted_batches
             cpu += share
         if on_window is not None and max_spans:
             on_window("end")
@@ -451,6 +499,141 @@ def rss_phase(target: str, start: Callable[[], Server], protocol: str, args: arg
 
 
 # ---------------------------------------------------------------------------------------------
+# storage phase: memory vs Elasticsearch
+
+
+def storage_run(storage: str, es: EsNode | None, args: argparse.Namespace) -> StorageRun:
+    """A fresh pyjaeger on `storage`, fed `args.spans` spans, then searched."""
+    flags = ["--memory.max-traces", "0"]
+    index_prefix = ""
+    if storage == "elasticsearch":
+        assert es is not None
+        index_prefix = scratch_prefix()
+        flags = [
+            "--span-storage.type=elasticsearch",
+            f"--es.server-urls={es.url}",
+            f"--es.index-prefix={index_prefix}",
+            "--es.num-replicas=0",
+        ]
+    server = start_pyjaeger([*flags, *args.server_arg], gc_mode=args.server_gc)
+    trace_prefix = random.getrandbits(31) | 1
+    try:
+        time.sleep(1.0)
+        idle = server.rss()
+        marks: dict[str, tuple[float, float, float | None, EsStats | None]] = {}
+
+        def on_window(edge: str) -> None:
+            es_cpu = es.cpu_seconds() if es is not None else None
+            marks[edge] = (time.monotonic(), server.cpu_seconds(), es_cpu, es_stats(es.url) if es else None)
+
+        start_us = now_us()
+        stats, _ = _send_phase(
+            server,
+            args.storage_protocol,
+            args,
+            warmup=0.0,
+            seconds=float("inf"),
+            max_spans=args.spans,
+            on_window=on_window,
+            prefix=trace_prefix,
+            refused_pause=0.01,
+            keep_batches=True,
+        )
+        t0, cpu0, es_cpu0, es0 = marks["start"]
+        t_accepted = marks["end"][0]
+        total = stats.total_ok * BATCH
+        try:
+            server.wait_stored(total, timeout=args.index_timeout)
+        except TimeoutError as e:
+            print(f"  {e}")
+        t_stored = time.monotonic()
+        if es is not None:
+            indexed, t_indexed = wait_indexed(es.url, index_prefix, total, args.index_timeout)
+        else:
+            indexed, t_indexed = int(server.stored_spans() or 0), t_stored
+        cpu = server.cpu_seconds() - cpu0
+        es_cpu = es.cpu_seconds() if es is not None else None
+        es_delta = es_stats(es.url) - es0 if es is not None and es0 is not None else None
+        _, metrics = http_get(HOST, *server.metrics) if server.metrics else (0, b"")
+        text = metrics.decode()
+        time.sleep(1.0)
+        run = StorageRun(
+            storage,
+            total,
+            stats.total_refused,
+            t_accepted - t0,
+            t_stored - t0,
+            t_indexed - t0,
+            indexed,
+            metric_sum(text, PYJAEGER_STORED, 'result="err"'),
+            cpu,
+            idle,
+            server.rss(),
+            server.peak_rss(),
+            metric_sum(text, "jaeger_collector_save_latency_count"),
+            metric_sum(text, "jaeger_collector_save_latency_sum"),
+            None if es_cpu is None or es_cpu0 is None else es_cpu - es_cpu0,
+            es.rss() if es is not None else None,
+            es.rss_anon() if es is not None else None,
+            es_delta,
+        )
+        print(
+            f"{storage}: {total:,} spans accepted in {run.accept_s:.1f}s, written in {run.store_s:.1f}s, "
+            f"searchable in {run.index_s:.1f}s; {run.refused:,} refused batches retried; "
+            f"load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+        if stats.first_error:
+            print(f"  first sender error: {stats.first_error}")
+        run.searches = measure_searches(
+            server.query or 0,
+            trace_prefix,
+            stats.accepted_batches,
+            start_us - 60_000_000,
+            now_us() + 60_000_000,
+            args.queries,
+            N_TRACES,
+            SPANS_PER_TRACE,
+        )
+        run.server_rss_after_queries = server.rss()
+    finally:
+        run_code = server.stop(timeout=120)
+        if es is not None and args.es_url and index_prefix:
+            delete_prefix(es.url, index_prefix)
+    if run_code:
+        print(f"{storage}: pyjaeger exited with {run_code}:\n{server.log_tail()}")
+    run.exit_code = run_code
+    return run
+
+
+def storage_phase(storages: list[str], args: argparse.Namespace) -> None:
+    print(
+        f"\n== storage: {args.spans:,} spans over {PROTOCOL_NAMES[args.storage_protocol]} into "
+        f"{', '.join(storages)}, then {args.queries} rounds of searches"
+    )
+    es: EsNode | None = None
+    runs: list[StorageRun] = []
+    try:
+        for storage in storages:
+            if storage == "elasticsearch" and es is None:
+                t = time.monotonic()
+                es = external_node(args.es_url) if args.es_url else start_node(args.es_heap)
+                where = "existing cluster" if args.es_url else f"own node, heap {args.es_heap}"
+                print(
+                    f"Elasticsearch {es.version} at {es.url} ({where}, {time.monotonic() - t:.0f}s to start);"
+                    " "
+                    "pyjaeger with --es.num-replicas=0 and a fresh --es.index-prefix; "
+                    f"extra server flags: {' '.join(args.server_arg) or 'none'}",
+                    flush=True,
+                )
+            runs.append(storage_run(storage, es, args))
+    finally:
+        if es is not None:
+            es.stop()
+    print_storage_report(runs)
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def main() -> None:
@@ -479,10 +662,32 @@ def main() -> None:
         default="default",
         help="diagnostic: run pyjaeger with its cyclic GC off, or freezing live objects every 0.5s",
     )
+    parser.add_argument(
+        "--storage",
+        help="run the storage phase instead: comma-separated backends (memory, elasticsearch) fed "
+        "--spans spans each, then searched; ratios are to memory",
+    )
+    parser.add_argument("--spans", type=int, default=100_000, help="spans per backend in the storage phase")
+    parser.add_argument("--storage-protocol", choices=PROTOCOLS, default="http")
+    parser.add_argument("--queries", type=int, default=100, help="rounds of searches in the storage phase")
+    parser.add_argument("--es-url", help="use this cluster instead of starting a node")
+    parser.add_argument("--es-heap", default="2g", help="heap of the node the storage phase starts")
+    parser.add_argument(
+        "--index-timeout", type=float, default=600.0, help="seconds to wait for every span to be searchable"
+    )
     parser.add_argument("--quick", action="store_true", help="short smoke run")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.warmup, args.rss_spans = min(args.seconds, 3.0), min(args.warmup, 0.5), 50_000
+        args.spans, args.queries = min(args.spans, 30_000), min(args.queries, 30)
+    if args.storage:
+        storages = [s.strip() for s in args.storage.split(",") if s.strip()]
+        unknown = set(storages) - {"memory", "elasticsearch"}
+        if unknown or not storages:
+            parser.error(f"--storage: unknown backend(s) {', '.join(sorted(unknown))}")
+        print(f"machine: {machine()}")
+        storage_phase(storages, args)
+        return
     protocols = {"both": ["http", "grpc"], "all": list(PROTOCOLS)}.get(args.protocol, [args.protocol])
 
     targets: list[tuple[str, Callable[[], Server]]] = [
