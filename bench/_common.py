@@ -99,6 +99,27 @@ def metric_sum(text: str, name: str, require: str = "") -> float:
     return total
 
 
+class Client:
+    """One keep-alive HTTP connection; `get` returns (status, body, milliseconds)."""
+
+    def __init__(self, port: int, timeout: float = 120) -> None:
+        self.port = port
+        self.timeout = timeout
+        self.conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+
+    def get(self, path: str) -> tuple[int, bytes, float]:
+        t0 = time.perf_counter()
+        try:
+            self.conn.request("GET", path)
+            resp = self.conn.getresponse()
+            body = resp.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
+            raise
+        return resp.status, body, (time.perf_counter() - t0) * 1000
+
+
 def http_get(host: str, port: int, path: str, timeout: float = 30.0) -> tuple[int, bytes]:
     """One GET on a fresh connection."""
     conn = http.client.HTTPConnection(host, port, timeout=timeout)

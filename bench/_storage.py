@@ -7,7 +7,6 @@ round (see `SEARCHES`); every answer is checked (20 whole traces of 10 spans; on
 
 from __future__ import annotations
 
-import http.client
 import json
 import math
 import random
@@ -16,7 +15,7 @@ import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from _common import HOST, MB, percentile, trace_id_bytes
+from _common import MB, Client, percentile, trace_id_bytes
 from _es import EsStats
 
 __all__ = ["SEARCHES", "Client", "Route", "StorageRun", "measure_searches", "print_storage_report"]
@@ -33,26 +32,6 @@ SEARCHES: tuple[tuple[str, str | None], ...] = (
         f"service={SERVICE}&tags={urllib.parse.quote(json.dumps(TAG))}&limit=20",
     ),
 )
-
-
-class Client:
-    """One keep-alive connection; `get` returns (status, body, milliseconds)."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.conn = http.client.HTTPConnection(HOST, port, timeout=300)
-
-    def get(self, path: str) -> tuple[int, bytes, float]:
-        t0 = time.perf_counter()
-        try:
-            self.conn.request("GET", path)
-            resp = self.conn.getresponse()
-            body = resp.read()
-        except (OSError, http.client.HTTPException):
-            self.conn.close()
-            self.conn = http.client.HTTPConnection(HOST, self.port, timeout=300)
-            raise
-        return resp.status, body, (time.perf_counter() - t0) * 1000
 
 
 @dataclass
@@ -141,7 +120,7 @@ def measure_searches(
             routes.append(Route(name, random_trace, 1, spans_per_trace))
         else:
             routes.append(Route(name, search(qs), 20, spans_per_trace))
-    client = Client(query_port)
+    client = Client(query_port, timeout=300)
     for route in routes:  # warm-up: first hits import, compile and fill caches
         for _ in range(3):
             route.hit(client)

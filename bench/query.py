@@ -18,7 +18,6 @@ in the window is examined). Latencies are reported as p50/p99 and as ratios to t
 from __future__ import annotations
 
 import argparse
-import http.client
 import itertools
 import json
 import random
@@ -36,6 +35,7 @@ from _common import (
     HOST,
     MB,
     QUERY_SERVICES,
+    Client,
     PayloadTemplate,
     Server,
     machine,
@@ -93,26 +93,6 @@ def load(server: Server, n_traces: int, connections: int, prefix: int) -> tuple[
     if failures:
         raise failures[0]
     return time.monotonic() - t0, sum(refused)
-
-
-class Client:
-    """One keep-alive connection; `get` returns (status, body, milliseconds)."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.conn = http.client.HTTPConnection(HOST, port, timeout=120)
-
-    def get(self, path: str) -> tuple[int, bytes, float]:
-        t0 = time.perf_counter()
-        try:
-            self.conn.request("GET", path)
-            resp = self.conn.getresponse()
-            body = resp.read()
-        except (OSError, http.client.HTTPException):
-            self.conn.close()
-            self.conn = http.client.HTTPConnection(HOST, self.port, timeout=120)
-            raise
-        return resp.status, body, (time.perf_counter() - t0) * 1000
 
 
 class Route:

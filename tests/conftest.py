@@ -132,6 +132,13 @@ def load_es_launcher() -> ModuleType:
     return module
 
 
+@pytest.fixture
+def private_elasticsearch() -> Iterator[Any]:
+    """A node of the test's own, which it may stop, kill and restart (same port, same data)."""
+    with load_es_launcher().start() as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def elasticsearch() -> Iterator[Any]:
     """One real Elasticsearch node for the whole session (storage suite and launcher tests).

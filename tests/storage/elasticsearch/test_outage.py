@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import itertools
 import os
 import signal
@@ -18,7 +17,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -39,27 +37,6 @@ from pyjaeger.storage.elasticsearch.store import ElasticsearchStore
 SPANS_PER_BATCH = 20
 QUEUE_SIZE = 200  # spans: ten batches
 PROTOBUF = {"content-type": "application/x-protobuf"}
-
-
-def _load_launcher() -> Any:
-    """tests/elasticsearch/launcher.py under the one module name every conftest shares."""
-    name = "pyjaeger_tests_es_launcher"
-    module = sys.modules.get(name)
-    if module is None:
-        path = Path(__file__).resolve().parents[2] / "elasticsearch" / "launcher.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture
-def private_es() -> Iterator[Any]:
-    """A node of this test's own, which it may stop and restart (same port, same data)."""
-    with _load_launcher().start() as server:
-        yield server
 
 
 def export_request(trace_id: int, service: str = "outage-svc") -> bytes:
@@ -144,11 +121,15 @@ async def stored_span_ids(url: str, prefix: str) -> dict[int, set[int]]:
 
 
 async def test_no_acknowledged_span_is_lost_while_elasticsearch_is_down(
-    private_es: Any, loopback_config: Callable[..., Config]
+    private_elasticsearch: Any, loopback_config: Callable[..., Config]
 ) -> None:
     prefix = f"pyjt-{uuid.uuid4().hex[:12]}"
     es = ElasticsearchConfig(
-        server_urls=(private_es.url,), index_prefix=prefix, num_shards=1, num_replicas=0, max_retries=1
+        server_urls=(private_elasticsearch.url,),
+        index_prefix=prefix,
+        num_shards=1,
+        num_replicas=0,
+        max_retries=1,
     )
     config = replace(
         loopback_config(queue_size=QUEUE_SIZE, num_workers=2),
@@ -164,12 +145,12 @@ async def test_no_acknowledged_span_is_lost_while_elasticsearch_is_down(
     sending = asyncio.create_task(sender.run(stop_sending))
     try:
         await wait_until(lambda: len(sender.acked) >= 20, 20, "batches acknowledged before the outage")
-        await asyncio.to_thread(private_es.stop)
+        await asyncio.to_thread(private_elasticsearch.stop)
         refused_before = len(sender.refused)
         await wait_until(lambda: len(sender.refused) > refused_before, 20, "back-pressure during the outage")
         assert processor.queue_length >= QUEUE_SIZE - SPANS_PER_BATCH
         acked_during_outage = len(sender.acked)
-        await asyncio.to_thread(private_es.restart)
+        await asyncio.to_thread(private_elasticsearch.restart)
         await wait_until(
             lambda: len(sender.acked) >= acked_during_outage + 20, 30, "batches acknowledged after the outage"
         )
@@ -183,7 +164,7 @@ async def test_no_acknowledged_span_is_lost_while_elasticsearch_is_down(
 
     assert sender.statuses <= {200, 503}
     assert sender.refused, "the outage never made the collector refuse a batch"
-    stored = await stored_span_ids(private_es.url, prefix)
+    stored = await stored_span_ids(private_elasticsearch.url, prefix)
     everything = set(range(1, SPANS_PER_BATCH + 1))
     # Every acknowledged trace is there whole; a refused one left nothing behind.
     assert {t for t in sender.acked if stored.get(t) != everything} == set()
