@@ -102,7 +102,12 @@ async def _serve(command: str, config: Config) -> int:
     from pyjaeger.gc_tuning import freeze_startup_objects, tune_gc
 
     tune_gc()
-    app = App(command, config)
+    try:
+        app = App(command, config)
+    except Exception as e:
+        # Building the parts can meet what validation could not see: a CA file that is no PEM.
+        log.error("cannot start %s: %s", command, e)
+        return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -255,6 +255,24 @@ def test_unloadable_pem_is_a_config_error(pem_files: dict[str, str], field: str,
         ElasticsearchStore(config)
 
 
+def test_cli_exits_1_on_a_ca_that_is_no_pem(
+    pem_files: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    argv = [
+        "collector",
+        "--span-storage.type=elasticsearch",
+        "--es.server-urls=https://127.0.0.1:1",
+        "--es.tls.enabled",
+        f"--es.tls.ca={pem_files['not_pem']}",
+    ]
+    policy = asyncio.get_event_loop_policy()
+    try:
+        assert cli.main(argv, environ={}) == 1
+    finally:
+        asyncio.set_event_loop_policy(policy)  # main installs uvloop's for the whole process
+    assert "--es.tls.ca: cannot load CA bundle" in caplog.text
+
+
 async def test_all_in_one_over_https(
     make_app: Callable[..., Any], loopback_config: Callable[..., Config], elasticsearch_tls: Any
 ) -> None:
