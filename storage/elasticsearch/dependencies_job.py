@@ -47,7 +47,7 @@ from pyjaeger.storage.elasticsearch import templates
 from pyjaeger.storage.elasticsearch.config import ElasticsearchConfig
 from pyjaeger.storage.elasticsearch.dbmodel import doc_to_span
 from pyjaeger.storage.elasticsearch.indices import DEPENDENCIES
-from pyjaeger.storage.elasticsearch.links import LinkCounts, count_links, to_links
+from pyjaeger.storage.links import LinkCounts, count_links, to_links
 
 __all__ = ["JobResult", "compute_and_write", "day_start_us", "dependencies_doc", "doc_id", "es_version"]
 

@@ -31,7 +31,7 @@ from pyjaeger.storage.base import DependencyReader, Operation, SpanReader, Stora
 from pyjaeger.storage.elasticsearch.config import HOUR_US, ElasticsearchConfig
 from pyjaeger.storage.elasticsearch.dbmodel import doc_to_span, trace_id_text
 from pyjaeger.storage.elasticsearch.indices import DEPENDENCIES, SERVICE, SPAN, index_base
-from pyjaeger.storage.elasticsearch.links import LinkCounts, count_links, to_links
+from pyjaeger.storage.links import LinkCounts, count_links, to_links
 
 __all__ = ["ElasticsearchReader"]
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from pyjaeger.model import DependencyLink, Span, Trace
 from pyjaeger.storage.base import DependencyReader, Operation, SpanReader, SpanWriter, TraceQuery
+from pyjaeger.storage.links import count_link_nodes, to_links
 from pyjaeger.storage.memory.packed import (
     DURATION,
     OPERATION,
@@ -293,8 +294,9 @@ class MemoryStore(SpanWriter, SpanReader, DependencyReader):
                     if rec is None or seq in seen:
                         continue
                     seen.add(seq)
-                    _count_edges(rec.spans, counts)
-        return [DependencyLink(p, c, n) for (p, c), n in sorted(counts.items())]
+                    nodes = [(p[SPAN_ID], parent_span_id(p), p[PROCESS][0]) for p in rec.spans]
+                    count_link_nodes(nodes, counts)
+        return to_links(counts)
 
     async def close(self) -> None:
         """Nothing to release; present so every backend closes the same way."""
@@ -302,16 +304,3 @@ class MemoryStore(SpanWriter, SpanReader, DependencyReader):
     def span_count(self) -> int:
         with self._lock:
             return sum(len(r.spans) for r in self._traces.values())
-
-
-def _count_edges(spans: Sequence[Packed], counts: dict[tuple[str, str], int]) -> None:
-    service_of = {p[SPAN_ID]: p[PROCESS][0] for p in spans}
-    for p in spans:
-        parent = parent_span_id(p)
-        if not parent:
-            continue
-        parent_svc = service_of.get(parent)
-        child_svc = p[PROCESS][0]
-        if parent_svc is not None and parent_svc != child_svc:
-            key = (parent_svc, child_svc)
-            counts[key] = counts.get(key, 0) + 1
