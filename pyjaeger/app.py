@@ -59,7 +59,7 @@ class App:
         self.receivers: list[Server] = []
         self.frontends: list[Server] = []
         if command != "agent":
-            self.storage = create_storage(config.storage)
+            self.storage = create_storage(config.storage, read_only=command not in COLLECTOR_COMMANDS)
         if command in COLLECTOR_COMMANDS:
             self._build_collector()
         if command in AGENT_COMMANDS:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pyjaeger.errors import ConfigError
 from pyjaeger.hostport import HostPort
 from pyjaeger.storage.elasticsearch.config import ElasticsearchConfig
+from pyjaeger.storage.sqlite.config import SqliteConfig
 
 __all__ = [
     "ConfigError",
@@ -26,7 +27,7 @@ __all__ = [
     "Config",
 ]
 
-STORAGE_TYPES = ("memory", "elasticsearch")
+STORAGE_TYPES = ("memory", "sqlite", "elasticsearch")
 LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "fatal", "panic")
 
 
@@ -67,6 +68,7 @@ class StorageConfig:
     span_storage_type: str = "memory"
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     elasticsearch: ElasticsearchConfig = field(default_factory=ElasticsearchConfig)
+    sqlite: SqliteConfig = field(default_factory=SqliteConfig)
 
     def validate(self) -> None:
         if self.span_storage_type not in STORAGE_TYPES:
@@ -77,6 +79,8 @@ class StorageConfig:
         self.memory.validate()
         if self.span_storage_type == "elasticsearch":
             self.elasticsearch.validate()
+        if self.span_storage_type == "sqlite":
+            self.sqlite.validate()
 
 
 @dataclass(slots=True, frozen=True)

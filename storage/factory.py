@@ -25,13 +25,21 @@ class Storage:
     close: Callable[[], Awaitable[None]] = field(default=_nothing)
 
 
-def create_storage(config: StorageConfig) -> Storage:
-    """The backend's parts; call `await storage.start()` before use and `close()` after."""
+def create_storage(config: StorageConfig, *, read_only: bool = False) -> Storage:
+    """The backend's parts; call `await storage.start()` before use and `close()` after.
+
+    `read_only`: the process only reads (`pyjaeger query`); an embedded store then leaves
+    writing, schema changes and retention to the process that writes."""
     if config.span_storage_type == "memory":
         from pyjaeger.storage.memory import MemoryStore
 
         store = MemoryStore(max_traces=config.memory.max_traces)
         return Storage(store, store, store, close=store.close)
+    if config.span_storage_type == "sqlite":
+        from pyjaeger.storage.sqlite.store import SqliteStore
+
+        db = SqliteStore(config.sqlite, read_only=read_only)
+        return Storage(db, db, db, start=db.start, close=db.close)
     if config.span_storage_type == "elasticsearch":
         from pyjaeger.storage.elasticsearch.store import ElasticsearchStore
 

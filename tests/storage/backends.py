@@ -63,6 +63,28 @@ async def _memory(max_traces: int) -> Backend:
     return Backend("memory", store, store, store, store.close)
 
 
+async def _sqlite(max_traces: int) -> Backend:
+    import tempfile
+    from pathlib import Path
+
+    from pyjaeger.storage.sqlite.config import SqliteConfig
+    from pyjaeger.storage.sqlite.store import SqliteStore
+
+    folder = tempfile.TemporaryDirectory(prefix="pyjaeger-sqlite-")
+    store = SqliteStore(SqliteConfig(path=str(Path(folder.name) / "traces.db")))
+    await store.start()
+
+    async def close() -> None:
+        try:
+            await store.close()
+        finally:
+            folder.cleanup()
+
+    # Bounded by age and size (--sqlite.retention, --sqlite.max-size), not by trace count.
+    caps = Capabilities(evicts_at_max_traces=False)
+    return Backend("sqlite", store, store, store, close, caps)
+
+
 # The Elasticsearch node's URL, set by conftest.py's session fixture before the first factory call.
 ELASTICSEARCH_URL: list[str] = []
 
@@ -134,6 +156,7 @@ async def _elasticsearch_aliases(max_traces: int) -> Backend:
 
 BACKENDS: dict[str, BackendFactory] = {
     "memory": _memory,
+    "sqlite": _sqlite,
     "elasticsearch": _elasticsearch,
     "elasticsearch-aliases": _elasticsearch_aliases,
 }
