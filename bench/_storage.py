@@ -84,6 +84,8 @@ class StorageRun:
     es_rss: int | None = None
     es_rss_anon: int | None = None
     es: EsStats | None = None  # counters over the load, first send to indexed
+    disk: int | None = None  # sqlite: database + WAL bytes once every span was written
+    disk_closed: int | None = None  # sqlite: the same after the server stopped (WAL checkpointed)
     searches: dict[str, Route] = field(default_factory=dict)
     server_rss_after_queries: int = 0
     exit_code: int | None = None
@@ -142,9 +144,9 @@ def print_storage_report(runs: Sequence[StorageRun]) -> None:
     """One column per backend; a ratio column (x / memory) when memory ran too."""
     base = next((r for r in runs if r.storage == "memory"), None)
     others = [r for r in runs if r is not base]
-    short = {"elasticsearch": "es"}
+    short = {"elasticsearch": "es", "sqlite": "sqlite"}
     cols = [r.storage for r in runs] + [f"{short.get(r.storage, r.storage)} / memory" for r in others if base]
-    print(f"\n{'':<38}" + "".join(f"{c:>15}" for c in cols))
+    print(f"\n{'':<38}" + "".join(f"{c:>16}" for c in cols))
 
     def line(label: str, value: Callable[[StorageRun], float | None], fmt: str = ",.0f") -> None:
         cells = []
@@ -153,7 +155,7 @@ def print_storage_report(runs: Sequence[StorageRun]) -> None:
             cells.append("n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt))
         if base is not None:
             cells += [_ratio(value(r), value(base)) for r in others]
-        print(f"{label:<38}" + "".join(f"{c:>15}" for c in cells))
+        print(f"{label:<38}" + "".join(f"{c:>16}" for c in cells))
 
     line("spans accepted", lambda r: r.spans)
     line("batches refused (503, retried)", lambda r: r.refused)
@@ -166,6 +168,9 @@ def print_storage_report(runs: Sequence[StorageRun]) -> None:
     line("pyjaeger RSS MB after searches", lambda r: r.server_rss_after_queries / MB)
     line("spans per write_spans call", lambda r: r.spans / r.writes if r.writes else None, ",.0f")
     line("ms per write_spans call (mean)", lambda r: r.write_s / r.writes * 1000 if r.writes else None, ".1f")
+    line("sqlite file MB (db + WAL) after load", lambda r: None if r.disk is None else r.disk / MB, ",.1f")
+    line("  ... per million spans", lambda r: None if r.disk is None else r.disk / MB / r.spans * 1e6, ",.0f")
+    line("sqlite file MB after stop", lambda r: None if r.disk_closed is None else r.disk_closed / MB, ",.1f")
     line("ES CPU s / 10k spans", lambda r: None if r.es_cpu is None else r.es_cpu / r.spans * 10_000, ".3f")
     line("ES RSS MB (anon)", lambda r: None if r.es_rss_anon is None else r.es_rss_anon / MB)
     line("ES RSS MB (incl. mapped files)", lambda r: None if r.es_rss is None else r.es_rss / MB)

@@ -23,11 +23,14 @@ default ports) is measured the same way.
 Then the RSS phase: a fresh pyjaeger with `--memory.max-traces 0` is fed until `--rss-spans`
 (1M) spans are stored, and its RSS and bytes per stored span are printed.
 
-With `--storage memory,elasticsearch` (or either alone) the storage phase runs instead: for each
-backend in turn a fresh pyjaeger is fed `--spans` spans over `--storage-protocol` (refused batches
-are retried after 10 ms), and the script prints spans/s accepted, written (the collector's
-saved-spans counter) and indexed (Elasticsearch: `_count` over the run's span indices, after a
-`_refresh`, reaches the number accepted), pyjaeger's CPU and RSS, and for Elasticsearch the
+With `--storage memory,sqlite,elasticsearch` (any of them, in that order or another) the storage
+phase runs instead: for each backend in turn a fresh pyjaeger is fed `--spans` spans over
+`--storage-protocol` (refused batches are retried after 10 ms), and the script prints spans/s
+accepted, written (the collector's saved-spans counter) and indexed (Elasticsearch: `_count` over
+the run's span indices, after a `_refresh`, reaches the number accepted; sqlite: written, since a
+write returns after its commit), pyjaeger's CPU and RSS, for sqlite the file's size (database +
+WAL after the load, and the database alone after the server stopped; `--sqlite-dir`, default the
+system's temporary folder, holds it and is emptied after the run), and for Elasticsearch the
 `_bulk` requests (count, documents and bytes per request, from the node's HTTP route statistics),
 the node's CPU, RSS and time spent indexing, refreshing and merging. Then `--queries` rounds of
 searches through the query API (trace by id; service; service+operation; service+tag; limit 20),
@@ -38,8 +41,8 @@ gets `--span-storage.type=elasticsearch`, a fresh `--es.index-prefix` and `--es.
 
     /tmp/venv/bin/python bench/ingest.py [--protocol all|both|http|grpc|thrift-http|api-v2-grpc]
         [--seconds 20] [--quick] [--no-rss] [--jaeger /path/to/jaeger] [--rounds N]
-    /tmp/venv/bin/python bench/ingest.py --storage memory,elasticsearch [--spans 100000]
-        [--queries 100] [--es-url URL | --es-heap 2g] [--quick]
+    /tmp/venv/bin/python bench/ingest.py --storage memory,sqlite,elasticsearch [--spans 100000]
+        [--queries 100] [--es-url URL | --es-heap 2g] [--sqlite-dir DIR] [--quick]
 """
 
 from __future__ import annotations
@@ -49,8 +52,10 @@ import http.client
 import multiprocessing as mp
 import os
 import random
+import shutil
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -499,14 +504,23 @@ def rss_phase(target: str, start: Callable[[], Server], protocol: str, args: arg
 
 
 # ---------------------------------------------------------------------------------------------
-# storage phase: memory vs Elasticsearch
+# storage phase: memory vs sqlite vs Elasticsearch
+
+
+def _file_size(db: Path) -> int:
+    """The database and its WAL (and shared-memory index) as they are on disk now."""
+    return sum(p.stat().st_size for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")) if p.exists())
 
 
 def storage_run(storage: str, es: EsNode | None, args: argparse.Namespace) -> StorageRun:
     """A fresh pyjaeger on `storage`, fed `args.spans` spans, then searched."""
     flags = ["--memory.max-traces", "0"]
     index_prefix = ""
-    if storage == "elasticsearch":
+    db: Path | None = None
+    if storage == "sqlite":
+        db = Path(tempfile.mkdtemp(prefix="pyjaeger-bench-", dir=args.sqlite_dir)) / "traces.db"
+        flags = ["--span-storage.type=sqlite", f"--sqlite.path={db}"]
+    elif storage == "elasticsearch":
         assert es is not None
         index_prefix = scratch_prefix()
         flags = [
@@ -551,6 +565,7 @@ def storage_run(storage: str, es: EsNode | None, args: argparse.Namespace) -> St
             indexed, t_indexed = wait_indexed(es.url, index_prefix, total, args.index_timeout)
         else:
             indexed, t_indexed = int(server.stored_spans() or 0), t_stored
+        disk = _file_size(db) if db is not None else None
         cpu = server.cpu_seconds() - cpu0
         es_cpu = es.cpu_seconds() if es is not None else None
         es_delta = es_stats(es.url) - es0 if es is not None and es0 is not None else None
@@ -576,6 +591,7 @@ def storage_run(storage: str, es: EsNode | None, args: argparse.Namespace) -> St
             es.rss() if es is not None else None,
             es.rss_anon() if es is not None else None,
             es_delta,
+            disk,
         )
         print(
             f"{storage}: {total:,} spans accepted in {run.accept_s:.1f}s, written in {run.store_s:.1f}s, "
@@ -600,9 +616,13 @@ def storage_run(storage: str, es: EsNode | None, args: argparse.Namespace) -> St
         run_code = server.stop(timeout=120)
         if es is not None and args.es_url and index_prefix:
             delete_prefix(es.url, index_prefix)
+        disk_closed = _file_size(db) if db is not None else None
+        if db is not None:
+            shutil.rmtree(db.parent, ignore_errors=True)
     if run_code:
         print(f"{storage}: pyjaeger exited with {run_code}:\n{server.log_tail()}")
     run.exit_code = run_code
+    run.disk_closed = disk_closed
     return run
 
 
@@ -664,13 +684,16 @@ def main() -> None:
     )
     parser.add_argument(
         "--storage",
-        help="run the storage phase instead: comma-separated backends (memory, elasticsearch) fed "
+        help="run the storage phase instead: comma-separated backends (memory, sqlite, elasticsearch) fed "
         "--spans spans each, then searched; ratios are to memory",
     )
     parser.add_argument("--spans", type=int, default=100_000, help="spans per backend in the storage phase")
     parser.add_argument("--storage-protocol", choices=PROTOCOLS, default="http")
     parser.add_argument("--queries", type=int, default=100, help="rounds of searches in the storage phase")
     parser.add_argument("--es-url", help="use this cluster instead of starting a node")
+    parser.add_argument(
+        "--sqlite-dir", help="where the sqlite run's database goes (default: the system's tmp)"
+    )
     parser.add_argument("--es-heap", default="2g", help="heap of the node the storage phase starts")
     parser.add_argument(
         "--index-timeout", type=float, default=600.0, help="seconds to wait for every span to be searchable"
@@ -682,7 +705,7 @@ def main() -> None:
         args.spans, args.queries = min(args.spans, 30_000), min(args.queries, 30)
     if args.storage:
         storages = [s.strip() for s in args.storage.split(",") if s.strip()]
-        unknown = set(storages) - {"memory", "elasticsearch"}
+        unknown = set(storages) - {"memory", "sqlite", "elasticsearch"}
         if unknown or not storages:
             parser.error(f"--storage: unknown backend(s) {', '.join(sorted(unknown))}")
         print(f"machine: {machine()}")
