@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
 
 from prometheus_client import CollectorRegistry
 
+from pyjaeger import __version__
 from pyjaeger.admin import Health, admin_app
 from pyjaeger.agent.http_api import agent_http_app
 from pyjaeger.agent.reporter import Reporter
@@ -25,6 +27,7 @@ from pyjaeger.collector.otlp_http import otlp_http_app
 from pyjaeger.collector.processor import QueueFullError, SpanProcessor
 from pyjaeger.collector.thrift_http import thrift_http_app
 from pyjaeger.config import Config
+from pyjaeger.hostport import HostPort
 from pyjaeger.metrics import CollectorMetrics, QueryMetrics, ReporterMetrics, UDPServerMetrics
 from pyjaeger.model import Span
 from pyjaeger.query.http_api import query_app
@@ -176,7 +179,43 @@ class App:
             await self.stop()
             raise
         self.health.ready()
-        log.info("%s started", self.command)
+        listeners = self.listeners()
+        storage = self.storage_description()
+        log.info(
+            "pyjaeger %s %s started",
+            self.command,
+            __version__,
+            extra={
+                "command": self.command,
+                "version": __version__,
+                "listeners": listeners,
+                **({"storage": storage} if storage else {}),
+            },
+        )
+
+    def listeners(self) -> dict[str, str]:
+        """Server name → the host:port it listens on (the bound port: a configured 0 shows the real one)."""
+        out: dict[str, str] = {}
+        for s in [self.admin, *self.receivers, *self.frontends]:
+            if isinstance(s, UDPServer):
+                host, port = s.config.host_port.host, s.port
+            elif isinstance(s, (HttpServer, GrpcServer)):
+                host, port = s.addr.host, s.port
+            else:
+                continue
+            out[s.name] = str(HostPort(host, port))
+        return out
+
+    def storage_description(self) -> str:
+        """The storage type, with the SQLite path or the Elasticsearch URLs (without credentials)."""
+        if self.storage is None:
+            return ""
+        st = self.config.storage
+        if st.span_storage_type == "sqlite":
+            return f"sqlite {st.sqlite.path}"
+        if st.span_storage_type == "elasticsearch":
+            return "elasticsearch " + ",".join(_without_credentials(u) for u in st.elasticsearch.server_urls)
+        return st.span_storage_type
 
     async def stop(self) -> None:
         if not self._started:
@@ -198,6 +237,13 @@ class App:
         if self.storage is not None:
             await self.storage.close()
         log.info("%s stopped", self.command)
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 async def _quietly(aw: object, name: str) -> None:

@@ -8,7 +8,6 @@ import asyncio
 import logging
 import os
 import signal
-import sys
 from collections.abc import Mapping, Sequence
 
 from pyjaeger import __version__
@@ -17,6 +16,7 @@ from pyjaeger.es_dependencies_cli import DEPENDENCIES, add_dependencies_parser, 
 from pyjaeger.es_index_cleaner_cli import CLEANER, add_cleaner_parser, run_cleaner
 from pyjaeger.es_rollover_cli import ROLLOVER, add_rollover_parser, run_rollover
 from pyjaeger.flags import COMMANDS, add_flags, build_config
+from pyjaeger.logs import setup_logging
 
 __all__ = ["main", "build_parser"]
 
@@ -29,16 +29,6 @@ _DESCRIPTIONS = {
     "query": "Serves Jaeger's HTTP JSON API on 16686 from storage.",
     "agent": "Takes Jaeger thrift over UDP (6831 compact, 6832 binary) and forwards it to collectors;"
     " serves sampling strategies on 5778.",
-}
-
-_LEVELS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warn": logging.WARNING,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-    "fatal": logging.CRITICAL,
-    "panic": logging.CRITICAL,
 }
 
 
@@ -74,17 +64,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         config = build_config(args.command, args, env)
     except ConfigError as e:
         parser.error(str(e))
-    logging.basicConfig(
-        level=_LEVELS[config.log_level],
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if config.log_level != "debug":
-        # uvicorn logs every server start and stop at info; ours already say what listens where.
-        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
-        # elastic_transport logs every request at info and every failed one at warning; the
-        # store and the span processor say once, with the cause, when Elasticsearch is away.
-        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
+    setup_logging(config.log_level, config.log_format)
     _use_uvloop()
     return asyncio.run(_serve(args.command, config))
 

@@ -29,6 +29,7 @@ __all__ = [
 
 STORAGE_TYPES = ("memory", "sqlite", "elasticsearch")
 LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "fatal", "panic")
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(slots=True, frozen=True)
@@ -180,6 +181,7 @@ class Config:
     agent: AgentConfig = field(default_factory=AgentConfig)
     reporter: ReporterConfig = field(default_factory=ReporterConfig)
     log_level: str = "info"
+    log_format: str = "text"  # text: human-readable lines; json: one object per line
 
     def validate(self, command: str = "all-in-one") -> None:
         self.collector.validate()
@@ -191,3 +193,7 @@ class Config:
             self.reporter.validate()
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"--log-level: unknown level {self.log_level!r}")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(
+                f"--log-format: unknown format {self.log_format!r} (one of: {', '.join(LOG_FORMATS)})"
+            )

@@ -74,6 +74,14 @@ FLAGS: tuple[Flag, ...] = (
         "log-level", "info", "Minimal log level: debug, info, warn, error", "log_level", "common", str.lower
     ),
     Flag(
+        "log-format",
+        "text",
+        "Log format on stderr: text, or json (one object per line with ts, level, logger, msg)",
+        "log_format",
+        "common",
+        str.lower,
+    ),
+    Flag(
         "admin.http.host-port",
         ":14269",
         "host:port of the admin server (health check at /, Prometheus metrics at /metrics)",
