@@ -35,6 +35,13 @@ def test_bad_flag_value_exits_2_naming_the_flag() -> None:
     assert "--collector.queue-size" in r.stderr
 
 
+def test_bogus_log_format_is_a_usage_error() -> None:
+    r = run("all-in-one", "--log-format=bogus")
+    assert r.returncode == 2
+    assert "--log-format" in r.stderr
+    assert "text" in r.stderr and "json" in r.stderr
+
+
 def test_agent_needs_collectors() -> None:
     r = run("agent")
     assert r.returncode == 2

@@ -100,19 +100,6 @@ async def test_storage_description_hides_credentials(tmp_path: Path) -> None:
         await app.storage.close()
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pyjaeger", *args], capture_output=True, text=True, timeout=60, check=False
-    )
-
-
-def test_bogus_log_format_is_a_usage_error() -> None:
-    r = _run("all-in-one", "--log-format=bogus")
-    assert r.returncode == 2
-    assert "--log-format" in r.stderr
-    assert "text" in r.stderr and "json" in r.stderr
-
-
 def _start(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
     """Start a process; return it with its stderr lines up to the one announcing the start."""
     proc = subprocess.Popen(
