@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from urllib.parse import urlsplit, urlunsplit
 
 from prometheus_client import CollectorRegistry
 
@@ -214,7 +213,7 @@ class App:
         if st.span_storage_type == "sqlite":
             return f"sqlite {st.sqlite.path}"
         if st.span_storage_type == "elasticsearch":
-            return "elasticsearch " + ",".join(_without_credentials(u) for u in st.elasticsearch.server_urls)
+            return f"elasticsearch {st.elasticsearch.display_urls}"
         return st.span_storage_type
 
     async def stop(self) -> None:
@@ -237,13 +236,6 @@ class App:
         if self.storage is not None:
             await self.storage.close()
         log.info("%s stopped", self.command)
-
-
-def _without_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 async def _quietly(aw: object, name: str) -> None:

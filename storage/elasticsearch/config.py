@@ -8,6 +8,7 @@ Field names follow the flags (`server_urls` ⇐ `--es.server-urls`, `max_span_ag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 from pyjaeger.errors import ConfigError
 from pyjaeger.storage.elasticsearch.dbmodel import NO_TAGS_AS_FIELDS, TagsAsFields
@@ -124,7 +125,19 @@ class ElasticsearchConfig:
         self.index_names.validate()
 
     @property
+    def display_urls(self) -> str:
+        """The server URLs for messages and logs, without credentials written into them."""
+        return ",".join(_without_credentials(url) for url in self.server_urls)
+
+    @property
     def index_names(self) -> IndexNames:
         return IndexNames(
             prefix=self.index_prefix, date_separator=self.index_date_separator, use_aliases=self.use_aliases
         )
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

@@ -72,7 +72,7 @@ class ElasticsearchStore(SpanWriter, SpanReader, DependencyReader):
         return store
 
     async def start(self) -> None:
-        urls = _display_urls(self.config.server_urls)
+        urls = self.config.display_urls
         budget = self.config.start_timeout
         began = time.monotonic()
         delay, max_delay = _START_BACKOFF
@@ -180,13 +180,3 @@ def _transient(e: TransportError | ApiError) -> bool:
     if isinstance(e, ApiError):
         return e.status_code in (408, 429) or e.status_code >= 500
     return not isinstance(e, (TlsError, SerializationError))
-
-
-def _display_urls(urls: Sequence[str]) -> str:
-    """The URLs for messages, without credentials written into them (user:password@host)."""
-    shown = []
-    for url in urls:
-        scheme, sep, rest = url.partition("://")
-        netloc, slash, path = rest.partition("/")
-        shown.append(f"{scheme}{sep}{netloc.rpartition('@')[2]}{slash}{path}")
-    return ", ".join(shown)
