@@ -104,6 +104,26 @@ def build_span(
     )
 
 
+# Every listener the all-in-one opens, by flag: a process on free loopback ports gets them all at 0.
+ALL_IN_ONE_LISTENERS = (
+    "admin.http.host-port",
+    "collector.otlp.grpc.host-port",
+    "collector.otlp.http.host-port",
+    "collector.http-server.host-port",
+    "collector.grpc-server.host-port",
+    "query.http-server.host-port",
+    "processor.jaeger-compact.server-host-port",
+    "processor.jaeger-binary.server-host-port",
+    "http-server.host-port",
+)
+
+
+@pytest.fixture
+def loopback_flags() -> list[str]:
+    """Flags that put every all-in-one listener on 127.0.0.1, each on a free port."""
+    return [f"--{flag}=127.0.0.1:0" for flag in ALL_IN_ONE_LISTENERS]
+
+
 @pytest.fixture
 def span() -> Callable[..., Any]:
     """`span(trace_id, span_id, parent=, service=, operation=, start=, duration=, tags=, process_tags=)`."""

@@ -7,21 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-LOOPBACK_FLAGS = [
-    f"--{flag}=127.0.0.1:0"
-    for flag in (
-        "admin.http.host-port",
-        "collector.otlp.grpc.host-port",
-        "collector.otlp.http.host-port",
-        "collector.http-server.host-port",
-        "collector.grpc-server.host-port",
-        "query.http-server.host-port",
-        "processor.jaeger-compact.server-host-port",
-        "processor.jaeger-binary.server-host-port",
-        "http-server.host-port",
-    )
-]
-
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -48,17 +33,17 @@ def test_agent_needs_collectors() -> None:
     assert "--reporter.grpc.host-port" in r.stderr
 
 
-def test_unreadable_strategies_file_exits_1(tmp_path: Path) -> None:
-    r = run("all-in-one", *LOOPBACK_FLAGS, f"--sampling.strategies-file={tmp_path / 'missing.json'}")
+def test_unreadable_strategies_file_exits_1(tmp_path: Path, loopback_flags: list[str]) -> None:
+    r = run("all-in-one", *loopback_flags, f"--sampling.strategies-file={tmp_path / 'missing.json'}")
     assert r.returncode == 1
     assert "missing.json" in r.stderr
 
 
-def test_port_in_use_exits_1() -> None:
+def test_port_in_use_exits_1(loopback_flags: list[str]) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        r = run("all-in-one", *LOOPBACK_FLAGS, f"--query.http-server.host-port=127.0.0.1:{port}")
+        r = run("all-in-one", *loopback_flags, f"--query.http-server.host-port=127.0.0.1:{port}")
     assert r.returncode == 1
     assert f"127.0.0.1:{port}" in r.stderr

@@ -22,18 +22,6 @@ from pyjaeger.logs import JsonFormatter, TextFormatter
 from pyjaeger.storage.elasticsearch.config import ElasticsearchConfig
 from pyjaeger.storage.sqlite.config import SqliteConfig
 
-LISTENER_FLAGS = (
-    "admin.http.host-port",
-    "collector.otlp.grpc.host-port",
-    "collector.otlp.http.host-port",
-    "collector.http-server.host-port",
-    "collector.grpc-server.host-port",
-    "query.http-server.host-port",
-    "processor.jaeger-compact.server-host-port",
-    "processor.jaeger-binary.server-host-port",
-    "http-server.host-port",
-)
-LOOPBACK_FLAGS = [f"--{flag}=127.0.0.1:0" for flag in LISTENER_FLAGS]
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
@@ -134,8 +122,8 @@ def _stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
     return proc.returncode, rest
 
 
-def test_json_start_up_line_names_bound_ports() -> None:
-    proc, lines = _start("all-in-one", *LOOPBACK_FLAGS, "--log-format=json")
+def test_json_start_up_line_names_bound_ports(loopback_flags: list[str]) -> None:
+    proc, lines = _start("all-in-one", *loopback_flags, "--log-format=json")
     try:
         docs = [orjson.loads(line) for line in lines]  # every line is one JSON object
         doc = docs[-1]
@@ -144,7 +132,7 @@ def test_json_start_up_line_names_bound_ports() -> None:
         assert doc["version"] == __version__
         assert doc["storage"] == "memory"
         listeners = doc["listeners"]
-        assert len(listeners) == len(LISTENER_FLAGS)
+        assert len(listeners) == len(loopback_flags)
         for name, address in listeners.items():
             host, _, port = address.rpartition(":")
             assert host == "127.0.0.1", name
@@ -163,8 +151,8 @@ def test_json_start_up_line_names_bound_ports() -> None:
         orjson.loads(line)  # every line is one JSON object
 
 
-def test_text_start_up_line() -> None:
-    proc, lines = _start("all-in-one", *LOOPBACK_FLAGS, "--span-storage.type=memory")
+def test_text_start_up_line(loopback_flags: list[str]) -> None:
+    proc, lines = _start("all-in-one", *loopback_flags, "--span-storage.type=memory")
     first = lines[-1]
     try:
         assert f"pyjaeger all-in-one {__version__} started" in first
