@@ -420,9 +420,15 @@ async def test_unwritable_path_is_a_clear_error(tmp_path: Path, where: str) -> N
     assert time.monotonic() - began < 15
 
 
+# Root minus the capabilities that bypass file permissions: a run as another user could not read
+# a checkout in a 0700 folder (mktemp -d), this one can.
+WITHOUT_ROOT_FILE_POWERS = ("setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search")
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
 async def test_read_only_folder_as_an_unprivileged_user(tmp_path: Path) -> None:
-    """Root ignores permissions; run as `nobody` against a folder it may not write."""
+    """Root ignores permissions; run it without the capabilities that let it (so the code it
+    runs stays readable wherever the checkout is) against a folder it may not write."""
     base = Path(tempfile.mkdtemp(prefix="pyjaeger-ro-"))  # tmp_path is 0700, nobody can't enter it
     try:
         base.chmod(0o755)
@@ -430,8 +436,7 @@ async def test_read_only_folder_as_an_unprivileged_user(tmp_path: Path) -> None:
         folder.mkdir(mode=0o555)
         folder.chmod(0o555)
         db = str(folder / "traces.db")
-        prefix = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
-        stderr = await refuses_to_start(tmp_path, db, prefix=prefix)
+        stderr = await refuses_to_start(tmp_path, db, prefix=WITHOUT_ROOT_FILE_POWERS)
         assert db in stderr, stderr
         assert not (folder / "traces.db").exists()
     finally:
@@ -440,19 +445,19 @@ async def test_read_only_folder_as_an_unprivileged_user(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
 async def test_a_database_the_user_may_not_write_is_a_clear_error(tmp_path: Path) -> None:
-    """A store made by root, then started as `nobody` in a folder it may write (so SQLite can make
-    its -wal and -shm files) on a file it may only read: SQLite then opens the file read-only
-    without a word, and only a write would tell."""
+    """A store made by root, handed to `nobody`, then started by a root without its file powers
+    in a folder it may write (so SQLite can make its -wal and -shm files) on a file it may only
+    read: SQLite then opens the file read-only without a word, and only a write would tell."""
     base = Path(tempfile.mkdtemp(prefix="pyjaeger-ro-"))
     try:
         base.chmod(0o777)
         db = base / "traces.db"
         async with running("all-in-one", tmp_path / "owner.log", *sqlite_flags(db)) as (server, _):
             assert await server.stop() == 0, server.stderr
+        os.chown(db, 65534, 65534)
         db.chmod(0o644)
         before = db.read_bytes()
-        prefix = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
-        stderr = await refuses_to_start(tmp_path, str(db), prefix=prefix)
+        stderr = await refuses_to_start(tmp_path, str(db), prefix=WITHOUT_ROOT_FILE_POWERS)
         assert str(db) in stderr, stderr
         assert db.read_bytes() == before
     finally:
