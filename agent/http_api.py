@@ -14,6 +14,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pyjaeger.agent.sampling_proxy import StrategySource
+from pyjaeger.http_metrics import instrument
+from pyjaeger.metrics import HttpServerMetrics
 from pyjaeger.sampling.http import SERVICE_ONCE, service_param
 from pyjaeger.sampling.json import to_legacy_json, to_proto_json
 
@@ -26,7 +28,7 @@ def _text(status: int, msg: str) -> Response:
     return Response(msg + "\n", status, media_type="text/plain; charset=utf-8")
 
 
-def agent_http_app(source: StrategySource) -> Starlette:
+def agent_http_app(source: StrategySource, http_metrics: HttpServerMetrics | None = None) -> Starlette:
     async def strategy(request: Request, legacy: bool) -> Response:
         service = service_param(request)
         if service is None:
@@ -55,6 +57,9 @@ def agent_http_app(source: StrategySource) -> Starlette:
         # No baggage restrictions are configured: clients then allow every key.
         return Response(b"[]", media_type="application/json")
 
-    return Starlette(
+    app = Starlette(
         routes=[Route("/sampling", sampling), Route("/baggageRestrictions", baggage), Route("/", legacy)]
     )
+    if http_metrics is not None:
+        instrument(app, http_metrics, "agent")
+    return app

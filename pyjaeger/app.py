@@ -27,7 +27,14 @@ from pyjaeger.collector.processor import QueueFullError, SpanProcessor
 from pyjaeger.collector.thrift_http import thrift_http_app
 from pyjaeger.config import Config
 from pyjaeger.hostport import HostPort
-from pyjaeger.metrics import CollectorMetrics, QueryMetrics, ReporterMetrics, UDPServerMetrics
+from pyjaeger.http_metrics import instrument
+from pyjaeger.metrics import (
+    CollectorMetrics,
+    HttpServerMetrics,
+    QueryMetrics,
+    ReporterMetrics,
+    UDPServerMetrics,
+)
 from pyjaeger.model import Span
 from pyjaeger.query.http_api import query_app
 from pyjaeger.query.service import QueryService
@@ -52,6 +59,8 @@ class App:
         self.command = command
         self.config = config
         self.registry = CollectorRegistry()
+        # One histogram for every HTTP server of the process: a registry takes a name once.
+        self.http_metrics = HttpServerMetrics(self.registry)
         self.health = Health()
         self.storage: Storage | None = None
         self.provider: StrategyProvider | None = None
@@ -73,7 +82,7 @@ class App:
             self.frontends.append(
                 HttpServer(
                     "query HTTP server",
-                    query_app(service, config.query.base_path),
+                    query_app(service, config.query.base_path, self.http_metrics),
                     config.query.http_host_port,
                 )
             )
@@ -96,7 +105,11 @@ class App:
         self.receivers += [
             HttpServer(
                 "collector HTTP server",
-                thrift_http_app(processor, self.provider, c.http_max_request_size),
+                instrument(
+                    thrift_http_app(processor, self.provider, c.http_max_request_size),
+                    self.http_metrics,
+                    "collector",
+                ),
                 c.http_host_port,
             ),
             GrpcServer(
@@ -117,7 +130,9 @@ class App:
                 ),
                 HttpServer(
                     "OTLP HTTP receiver",
-                    otlp_http_app(ingest, c.http_max_request_size),
+                    instrument(
+                        otlp_http_app(ingest, c.http_max_request_size), self.http_metrics, "collector"
+                    ),
                     c.otlp_http_host_port,
                 ),
             ]
@@ -148,7 +163,9 @@ class App:
             UDPServer("agent UDP server (binary)", a.binary, "binary", sink, metrics),
         ]
         self.frontends.append(
-            HttpServer("agent HTTP server", agent_http_app(self.strategies), a.http_host_port)
+            HttpServer(
+                "agent HTTP server", agent_http_app(self.strategies, self.http_metrics), a.http_host_port
+            )
         )
 
     def server(self, name: str) -> Server:

@@ -11,7 +11,7 @@ import socket
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
-__all__ = ["CollectorMetrics", "QueryMetrics", "MAX_SERVICE_LABELS", "OTHER_SERVICES"]
+__all__ = ["CollectorMetrics", "HttpServerMetrics", "QueryMetrics", "MAX_SERVICE_LABELS", "OTHER_SERVICES"]
 
 # Jaeger exposes no `_created` series; they would double every counter's output.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -37,6 +37,10 @@ _LATENCY_BUCKETS = (
     2.5,
     5,
 )
+
+# The bucket boundaries OpenTelemetry's HTTP semantic conventions advise for
+# http.server.request.duration, so quantiles compare with other OTel-instrumented servers.
+_HTTP_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
 
 
 class CollectorMetrics:
@@ -127,6 +131,28 @@ class QueryMetrics:
             "Number of items a storage read returned",
             ("operation",),
             buckets=(0, 1, 5, 10, 20, 50, 100, 200, 500, 1000, 1500, 5000),
+            registry=registry,
+        )
+
+
+class HttpServerMetrics:
+    """Request durations of every HTTP server in the process, one histogram for all of them.
+
+    Jaeger v2 serves HTTP through the OpenTelemetry collector's instrumented servers, which record
+    OTel's `http.server.request.duration`; Prometheus shows it as this name with the attribute dots
+    turned into underscores. `component` is ours: the query server, the agent's sampling server and
+    the collector's receivers share a registry in the all-in-one and overlap in routes
+    (`/api/traces`), and a port number would tie dashboards to one deployment's flags.
+    """
+
+    LABELS = ("component", "http_request_method", "http_route", "http_response_status_code")
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.duration = Histogram(
+            "http_server_request_duration_seconds",
+            "Duration of HTTP server requests, seconds",
+            self.LABELS,
+            buckets=_HTTP_DURATION_BUCKETS,
             registry=registry,
         )
 

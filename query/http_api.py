@@ -17,6 +17,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from pyjaeger.codecs.query_json import dumps, envelope, error_body, trace_to_dict
+from pyjaeger.http_metrics import instrument
+from pyjaeger.metrics import HttpServerMetrics
 from pyjaeger.model import trace_id_to_hex
 from pyjaeger.query.params import (
     ParamError,
@@ -64,7 +66,9 @@ def _guarded(handler: Handler) -> Handler:
     return run
 
 
-def query_app(service: QueryService, base_path: str = "/") -> Starlette:
+def query_app(
+    service: QueryService, base_path: str = "/", http_metrics: HttpServerMetrics | None = None
+) -> Starlette:
     def now_us() -> int:
         return time.time_ns() // 1000
 
@@ -98,7 +102,7 @@ def query_app(service: QueryService, base_path: str = "/") -> Starlette:
         return _json(envelope([trace_to_dict(t) for t in traces]), request)
 
     async def trace(request: Request) -> Response:
-        tid = parse_trace_id(request.path_params["trace_id"])
+        tid = parse_trace_id(request.path_params["traceID"])
         _, _, raw = parse_get_trace(request.query_params.multi_items())  # start/end: hints memory ignores
         found = await service.get_trace(tid, raw)
         if found is None:
@@ -119,9 +123,13 @@ def query_app(service: QueryService, base_path: str = "/") -> Starlette:
         Route("/services/{service:path}/operations", _guarded(service_operations)),
         Route("/operations", _guarded(operations)),
         Route("/traces", _guarded(search)),
-        Route("/traces/{trace_id}", _guarded(trace)),
+        # Jaeger's parameter name: the route template is the `http_route` metric label.
+        Route("/traces/{traceID}", _guarded(trace)),
         Route("/dependencies", _guarded(dependencies)),
         Route("/{rest:path}", not_found),
     ]
     prefix = "" if base_path == "/" else base_path
-    return Starlette(routes=[Mount(f"{prefix}/api", routes=api)])
+    app = Starlette(routes=[Mount(f"{prefix}/api", routes=api)])
+    if http_metrics is not None:
+        instrument(app, http_metrics, "query", base_path)
+    return app

@@ -2,7 +2,7 @@
 
 Every PromQL expression in the alert rules and the dashboard is checked against the /metrics text
 of an all-in-one, a collector, a query and an agent started in-process, after one span has gone
-through each, so that labelled series exist.
+through each and each HTTP server has answered a request, so that labelled series exist.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ LOOPBACK = HostPort("127.0.0.1", 0)
 # Labels Prometheus attaches at scrape time, not part of the exposition.
 TARGET_LABELS = {"job", "instance"}
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
-METRIC = re.compile(r"\bjaeger_[a-z_]+\b")
-SELECTOR = re.compile(r"\b(jaeger_[a-z_]+)\s*\{([^}]*)\}")
+# Jaeger's own families, and OTel's HTTP server histogram (http_server_request_duration_seconds).
+METRIC = re.compile(r"\b(?:jaeger|http_server)_[a-z_]+\b")
+SELECTOR = re.compile(r"\b((?:jaeger|http_server)_[a-z_]+)\s*\{([^}]*)\}")
 MATCHER_LABEL = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)")
 BY = re.compile(r"\b(?:by|without)\s*\(([^)]*)\)")
 
@@ -171,6 +172,8 @@ async def exported(make_app: Callable[..., Any], loopback_config: Callable[..., 
         qbase = f"http://127.0.0.1:{query.server('query HTTP server').port}"
         assert (await c.get(f"{qbase}/api/services")).status_code == 200
         assert (await c.get(f"{qbase}/api/traces", params={"service": "svc"})).status_code == 200
+        agent_http = f"http://127.0.0.1:{agent.server('agent HTTP server').port}"
+        assert (await c.get(f"{agent_http}/sampling", params={"service": "svc"})).status_code == 200
         # A full queue: the collector refuses the next request undecoded (a real 503 on the wire).
         assert collector.processor is not None
         collector.processor.capacity = 0
@@ -217,6 +220,22 @@ def test_checker_catches_a_typo() -> None:
     assert problems(exp, "label", 'sum by (svc) (rate(jaeger_collector_spans_dropped_total{host="h"}[1m]))')
     assert problems(exp, "matcher", 'rate(jaeger_collector_spans_dropped_total{format="x"}[1m])')
     assert problems(exp, "not a histogram", "jaeger_collector_spans_dropped_bucket")
+    exp.add(
+        "# TYPE http_server_request_duration_seconds histogram\n"
+        'http_server_request_duration_seconds_count{component="query",http_route="/api/services"} 1.0\n'
+    )
+    assert (
+        problems(
+            exp,
+            "otel",
+            'sum by (http_route) (rate(http_server_request_duration_seconds_count{component="query"}[1m]))',
+        )
+        == []
+    )
+    assert problems(
+        exp, "otel label", "sum by (http_status_code) (rate(http_server_request_duration_seconds_count[1m]))"
+    )
+    assert problems(exp, "otel typo", "rate(http_server_request_duration_count[1m])")
 
 
 @pytest.mark.parametrize("source", ["alerts", "dashboard"])
