@@ -1,5 +1,5 @@
 """`pyjaeger <sub-command> [flags]`: all-in-one, collector, query, agent, es-index-cleaner, es-rollover,
-es-dependencies."""
+es-dependencies, demo."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from pyjaeger import __version__
 from pyjaeger.config import Config, ConfigError
+from pyjaeger.demo.cli import DEMO, add_demo_parser, run_demo
 from pyjaeger.es_dependencies_cli import DEPENDENCIES, add_dependencies_parser, run_dependencies
 from pyjaeger.es_index_cleaner_cli import CLEANER, add_cleaner_parser, run_cleaner
 from pyjaeger.es_rollover_cli import ROLLOVER, add_rollover_parser, run_rollover
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_cleaner_parser(subs)
     add_dependencies_parser(subs)
     add_rollover_parser(subs)
+    add_demo_parser(subs)
     return parser
 
 
@@ -60,6 +62,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return run_dependencies(parser, args, env)
     if args.command == ROLLOVER:
         return run_rollover(parser, args, env)
+    if args.command == DEMO:
+        return run_demo(parser, args, env)
     try:
         config = build_config(args.command, args, env)
     except ConfigError as e:
