@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install pyjaeger with its test dependencies into .venv and run every check CI runs:
-# wheel contents + import + mypy (strict) on the built wheel, ruff, and the whole pytest suite.
+# wheel contents + import + mypy (strict) on the built wheel, ruff, the whole pytest suite, then
+# the container image and compose stacks (scripts/containers.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,5 +30,19 @@ set -e
 if [ "$rc" -eq 5 ]; then
   echo "pytest collected no tests: the suite is broken or the selection is empty" >&2
   exit 1
+fi
+
+# The image and both compose stacks, started for real (root, Debian's docker.io). A pytest
+# selection given on the command line is a developer's quick run: it leaves the stacks out.
+if [ "$#" -eq 0 ]; then
+  echo "== containers: image, docker/docker-compose.yml, docker/docker-compose.elasticsearch.yml"
+  set +e
+  bash scripts/containers.sh
+  crc=$?
+  set -e
+  if [ "$crc" -ne 0 ]; then
+    echo "container test failed (exit $crc)" >&2
+    [ "$rc" -eq 0 ] && rc=$crc
+  fi
 fi
 exit "$rc"
