@@ -1,5 +1,8 @@
 """UDP servers for Jaeger thrift `emitBatch` datagrams (6831 compact, 6832 binary).
 
+`emitZipkinBatch` datagrams (Jaeger's 5775 zipkin.thrift compact) are taken on the same ports;
+what is counted after decoding them is labelled format="zipkin".
+
 Every datagram carries one whole thrift message; its protocol is read from its first byte, so
 either port takes either protocol (Node's jaeger-client sends binary to 6831). Datagrams wait in
 a bounded queue and are decoded in batches on the event loop; a full queue, an oversize or an
@@ -18,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pyjaeger.codecs.errors import DecodeError
-from pyjaeger.codecs.jaeger_thrift import decode_agent_message
+from pyjaeger.codecs.jaeger_thrift import decode_agent_datagram
 from pyjaeger.config import UDPServerConfig
 from pyjaeger.metrics import UDPServerMetrics
 from pyjaeger.model import Span
@@ -68,7 +71,7 @@ class UDPServer(Server):
         name: str,
         config: UDPServerConfig,
         protocol: str,
-        sink: Callable[[list[Span]], None],
+        sink: Callable[[list[Span], str], None],
         metrics: UDPServerMetrics,
     ) -> None:
         self.name = name
@@ -79,7 +82,9 @@ class UDPServer(Server):
         self._transport: asyncio.DatagramTransport | None = None
         self._worker: asyncio.Task[None] | None = None
         self._default = protocol
+        self._metrics = metrics
         self._m = {p: _Labelled(metrics, p) for p in ("compact", "binary")}
+        self._zipkin: dict[str, _Labelled] = {}  # by protocol, made on the first Zipkin datagram
         self._warn = _RateLimitedLog()
         self.port = 0
 
@@ -154,14 +159,20 @@ class UDPServer(Server):
     def _handle(self, data: bytes) -> None:
         m = self._m[self._protocol_of(data)]
         try:
-            spans = decode_agent_message(data)
+            fmt, spans = decode_agent_datagram(data)
         except DecodeError as e:
             m.handler_errors.inc()
             self._warn.warn("%s: dropped an undecodable %d-byte datagram: %s", self.name, len(data), e)
             return
+        if fmt != "jaeger":
+            protocol = self._protocol_of(data)
+            m = self._zipkin.get(protocol) or self._zipkin.setdefault(
+                protocol, _Labelled(self._metrics, protocol, fmt)
+            )
         m.processed.inc()
         try:
-            self._sink(spans)
+            # The format goes with the spans: in the all-in-one the collector labels them by it.
+            self._sink(spans, fmt)
         except SinkFull as e:
             m.dropped.inc()
             self._warn.warn("%s: dropped a datagram of %d spans: %s", self.name, len(spans), e)
@@ -206,8 +217,8 @@ class _Labelled:
         "read_errors",
     )
 
-    def __init__(self, m: UDPServerMetrics, protocol: str) -> None:
-        key = ("jaeger", protocol)
+    def __init__(self, m: UDPServerMetrics, protocol: str, fmt: str = "jaeger") -> None:
+        key = (fmt, protocol)
         self.processed = m.packets_processed.labels(*key)
         self.dropped = m.packets_dropped.labels(*key)
         self.read_errors = m.read_errors.labels(*key)

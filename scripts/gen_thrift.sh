@@ -17,7 +17,7 @@ command -v "$THRIFT" >/dev/null || { echo "thrift compiler not found (apt-get in
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for idl in jaeger agent sampling; do
+for idl in jaeger zipkincore agent sampling; do
   "$THRIFT" --gen "py:package_prefix=$PREFIX,slots" -out "$tmp" "$SRC/$idl.thrift"
 done
 # Command-line RPC clients the compiler emits for every service: not part of the library.

@@ -37,22 +37,34 @@ except ImportError:  # an sdist install whose C extension failed to build
 
 __all__ = [
     "ACCELERATED",
+    "decode_agent_datagram",
     "decode_agent_message",
     "decode_batch",
     "encode_agent_message",
     "encode_batch",
     "encode_batches",
+    "decode_zipkin_span_list",
 ]
 
 # The generated modules and the C extension carry no types: they are Any at this boundary.
 _J: Any = _ttypes_module
 _Args: Any = _agent_module.emitBatch_args
+_ZArgs: Any = _agent_module.emitZipkinBatch_args
+
+
+class _SpanList(_ZArgs):  # type: ignore[misc]
+    """emitZipkinBatch's arguments standing in for a bare list<Span>, under a name of its own."""
+
+    __slots__ = ()
+
+
 _fast: Any = _fastbinary_module
 
 _U64 = (1 << 64) - 1
 _U32 = (1 << 32) - 1
-_GENERATED_SPECS = {cls: [cls, cls.thrift_spec] for cls in (_Args, _J.Batch)}
+_GENERATED_SPECS = {cls: [cls, cls.thrift_spec] for cls in (_Args, _J.Batch, _ZArgs, _SpanList)}
 _EMIT_BATCH = "emitBatch"
+_EMIT_ZIPKIN_BATCH = "emitZipkinBatch"
 _CALL, _ONEWAY = 1, 4  # the message types a sender may give a oneway emitBatch
 _BINARY_HEAD = struct.Struct(">II")  # strict binary: version word (0x8001 << 16 | type), name length
 _STRICT_VERSION = 0x80010000
@@ -71,15 +83,44 @@ class _Source:
 
 
 def decode_agent_message(data: bytes) -> list[Span]:
-    """One UDP datagram: a complete `Agent.emitBatch` message, compact (0x82) or binary (0x80).
+    """One UDP datagram: a complete `Agent.emitBatch` or `Agent.emitZipkinBatch` message,
+    compact (0x82) or binary (0x80).
 
     Message types CALL and ONEWAY are accepted. Non-strict binary (no version word: the name
-    length first, so a 0x00 first byte) is read too, as Go's agent does. Any other method,
-    `emitZipkinBatch` included for now, is a DecodeError. Bytes after the message are ignored.
+    length first, so a 0x00 first byte) is read too, as Go's agent does. Any other method is a
+    DecodeError. Bytes after the message are ignored. Zipkin spans are converted as the Zipkin
+    receivers convert them (pyjaeger.codecs.zipkin_v1, then zipkin_translate).
     """
+    return decode_agent_datagram(data)[1]
+
+
+def decode_agent_datagram(data: bytes) -> tuple[str, list[Span]]:
+    """`decode_agent_message`, also saying which format the spans came in: "jaeger" or "zipkin"
+    (the `format` label of the metrics)."""
     data = bytes(data)
-    compact, offset = _read_envelope(data)
-    return _decode(data, offset, compact, _Args)
+    compact, offset, zipkin = _read_envelope(data)
+    if not zipkin:
+        return "jaeger", _decode(data, offset, compact, _Args)
+    # Imported here: the Zipkin modules use this one's decoding machinery.
+    from pyjaeger.codecs.zipkin_translate import zipkin_to_spans
+    from pyjaeger.codecs.zipkin_v1 import spans_from_thrift
+
+    args = _decode_struct(_ZArgs, data, offset, compact, _SPECS[_ZArgs])
+    return "zipkin", zipkin_to_spans(spans_from_thrift(args.spans, "emitZipkinBatch.spans"))
+
+
+def decode_zipkin_span_list(data: bytes) -> list[Any]:
+    """A bare binary-protocol `list<zipkincore.Span>` (Zipkin's v1 Thrift HTTP body), as structs.
+
+    The C extension decodes structs only, so the list is read as field 1 of a struct: three
+    bytes of field header before it and a stop byte after make it emitZipkinBatch's arguments.
+    """
+    if not data:
+        raise DecodeError("list<Span>: empty body")
+    if data[0] != TType.STRUCT:
+        raise DecodeError(f"list<Span>: list element type {data[0]} is not a struct (12)")
+    wrapped = bytes((TType.LIST, 0, 1)) + data + b"\x00"
+    return list(_decode_struct(_SpanList, wrapped, 0, False, _SPECS[_SpanList]).spans or [])
 
 
 def decode_batch(data: bytes) -> list[Span]:
@@ -87,10 +128,10 @@ def decode_batch(data: bytes) -> list[Span]:
     return _decode(bytes(data), 0, False, _J.Batch)
 
 
-def _read_envelope(data: bytes) -> tuple[bool, int]:
-    """Check the message header; (is compact, offset of the arguments struct)."""
+def _read_envelope(data: bytes) -> tuple[bool, int, bool]:
+    """Check the message header; (is compact, offset of the arguments struct, is emitZipkinBatch)."""
     if not data:
-        raise DecodeError("empty datagram: expected a Thrift emitBatch message")
+        raise DecodeError("empty datagram: expected a Thrift emitBatch or emitZipkinBatch message")
     first = data[0]
     try:
         if first == 0x82:
@@ -121,13 +162,11 @@ def _read_envelope(data: bytes) -> tuple[bool, int]:
             raise IndexError
     except (IndexError, struct.error):
         raise DecodeError(f"truncated message header ({len(data)} bytes)") from None
-    if name != _EMIT_BATCH:
-        if name == "emitZipkinBatch":
-            raise DecodeError("emitZipkinBatch is not supported: send Jaeger spans with emitBatch")
-        raise DecodeError(f"unknown method {name[:64]!r}: only emitBatch is accepted")
+    if name != _EMIT_BATCH and name != _EMIT_ZIPKIN_BATCH:
+        raise DecodeError(f"unknown method {name[:64]!r}: only emitBatch and emitZipkinBatch are accepted")
     if kind not in (_CALL, _ONEWAY):
-        raise DecodeError(f"message type {kind} for emitBatch, expected CALL (1) or ONEWAY (4)")
-    return first == 0x82, end
+        raise DecodeError(f"message type {kind} for {name}, expected CALL (1) or ONEWAY (4)")
+    return first == 0x82, end, name == _EMIT_ZIPKIN_BATCH
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -192,8 +231,11 @@ def _decode_pure(cls: Any, data: bytes, offset: int, compact: bool) -> Any:
     return obj
 
 
+_NAMES = {_Args: _EMIT_BATCH, _ZArgs: _EMIT_ZIPKIN_BATCH, _SpanList: "list<Span>"}
+
+
 def _name(cls: Any) -> str:
-    return "emitBatch" if cls is _Args else str(cls.__name__)
+    return _NAMES.get(cls) or str(cls.__name__)
 
 
 def _malformed(cls: Any, e: BaseException) -> DecodeError:

@@ -92,7 +92,7 @@ def test_oversize_and_full_queue_are_counted() -> None:
     registry = CollectorRegistry()
     got: list[Any] = []
     cfg = UDPServerConfig(HostPort("127.0.0.1", 0), queue_size=2, max_packet_size=100)
-    server = UDPServer("test", cfg, "compact", got.extend, UDPServerMetrics(registry))
+    server = UDPServer("test", cfg, "compact", lambda s, _: got.extend(s), UDPServerMetrics(registry))
     server._received(b"\x82" + b"x" * 100)  # 101 bytes: over the limit
     for _ in range(3):
         server._received(COMPACT[:50])
@@ -112,7 +112,7 @@ def test_oversize_and_full_queue_are_counted() -> None:
 def test_sink_full_is_a_counted_drop() -> None:
     registry = CollectorRegistry()
 
-    def full(spans: Any) -> None:
+    def full(spans: Any, fmt: str) -> None:
         raise SinkFull("no room")
 
     server = UDPServer(

@@ -19,6 +19,14 @@ all_structs = []
 
 
 class Iface(object):
+    def emitZipkinBatch(self, spans):
+        """
+        Parameters:
+         - spans
+
+        """
+        pass
+
     def emitBatch(self, batch):
         """
         Parameters:
@@ -34,6 +42,22 @@ class Client(Iface):
         if oprot is not None:
             self._oprot = oprot
         self._seqid = 0
+
+    def emitZipkinBatch(self, spans):
+        """
+        Parameters:
+         - spans
+
+        """
+        self.send_emitZipkinBatch(spans)
+
+    def send_emitZipkinBatch(self, spans):
+        self._oprot.writeMessageBegin('emitZipkinBatch', TMessageType.ONEWAY, self._seqid)
+        args = emitZipkinBatch_args()
+        args.spans = spans
+        args.write(self._oprot)
+        self._oprot.writeMessageEnd()
+        self._oprot.trans.flush()
 
     def emitBatch(self, batch):
         """
@@ -56,6 +80,7 @@ class Processor(Iface, TProcessor):
     def __init__(self, handler):
         self._handler = handler
         self._processMap = {}
+        self._processMap["emitZipkinBatch"] = Processor.process_emitZipkinBatch
         self._processMap["emitBatch"] = Processor.process_emitBatch
         self._on_message_begin = None
 
@@ -79,6 +104,17 @@ class Processor(Iface, TProcessor):
             self._processMap[name](self, seqid, iprot, oprot)
         return True
 
+    def process_emitZipkinBatch(self, seqid, iprot, oprot):
+        args = emitZipkinBatch_args()
+        args.read(iprot)
+        iprot.readMessageEnd()
+        try:
+            self._handler.emitZipkinBatch(args.spans)
+        except TTransport.TTransportException:
+            raise
+        except Exception:
+            logging.exception('Exception in oneway handler')
+
     def process_emitBatch(self, seqid, iprot, oprot):
         args = emitBatch_args()
         args.read(iprot)
@@ -91,6 +127,88 @@ class Processor(Iface, TProcessor):
             logging.exception('Exception in oneway handler')
 
 # HELPER FUNCTIONS AND STRUCTURES
+
+
+class emitZipkinBatch_args(object):
+    """
+    Attributes:
+     - spans
+
+    """
+
+    __slots__ = (
+        'spans',
+    )
+
+
+    def __init__(self, spans=None,):
+        self.spans = spans
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.LIST:
+                    self.spans = []
+                    (_etype3, _size0) = iprot.readListBegin()
+                    for _i4 in range(_size0):
+                        _elem5 = pyjaeger.idl.gen_thrift.zipkincore.ttypes.Span()
+                        _elem5.read(iprot)
+                        self.spans.append(_elem5)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('emitZipkinBatch_args')
+        if self.spans is not None:
+            oprot.writeFieldBegin('spans', TType.LIST, 1)
+            oprot.writeListBegin(TType.STRUCT, len(self.spans))
+            for iter6 in self.spans:
+                iter6.write(oprot)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, getattr(self, key))
+             for key in self.__slots__]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        if not isinstance(other, self.__class__):
+            return False
+        for attr in self.__slots__:
+            my_val = getattr(self, attr)
+            other_val = getattr(other, attr)
+            if my_val != other_val:
+                return False
+        return True
+
+    def __ne__(self, other):
+        return not (self == other)
+all_structs.append(emitZipkinBatch_args)
+emitZipkinBatch_args.thrift_spec = (
+    None,  # 0
+    (1, TType.LIST, 'spans', (TType.STRUCT, [pyjaeger.idl.gen_thrift.zipkincore.ttypes.Span, None], False), None, ),  # 1
+)
 
 
 class emitBatch_args(object):

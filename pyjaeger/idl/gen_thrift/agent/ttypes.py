@@ -12,6 +12,7 @@ from thrift.TRecursive import fix_spec
 
 import sys
 import pyjaeger.idl.gen_thrift.jaeger.ttypes
+import pyjaeger.idl.gen_thrift.zipkincore.ttypes
 
 from thrift.transport import TTransport
 all_structs = []
