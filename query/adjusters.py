@@ -2,8 +2,10 @@
 
 Jaeger v1.76 (`cmd/query/app/querysvc/adjusters.go`) runs, in this order:
 
-1. ZipkinSpanIDUniquifier - **not here yet**: Zipkin's shared client/server span ids are a
-   later issue.
+1. ZipkinSpanIDUniquifier - a server span sharing its span id with a client span (a Zipkin
+   shared span, split from one v1 span or sent with `shared`) gets a new id (the lowest unused
+   one above those given so far) and the shared id as its parent; spans whose parent was the
+   shared id become the server span's children, since the server side made those calls.
 2. SortTagsAndLogFields - span and process tags sorted (by key, then type, then value); in each
    log a string `event` field is swapped to the front and the rest sorted.
 3. DedupeBySpanHash - spans equal in every field collapse to one. Jaeger rebuilds the list
@@ -249,13 +251,72 @@ def _dedupe(spans: Sequence[Span]) -> list[Span]:
     return out
 
 
+_MAX_SPAN_ID = (1 << 64) - 1
+_TOO_MANY_SPANS = "cannot assign unique span ID, too many spans in the trace"
+
+
+def _uniquify_zipkin_span_ids(spans: list[Span]) -> list[Span]:
+    """Jaeger's span id deduper (ZipkinSpanIDUniquifier); `spans` itself when nothing is shared."""
+    by_id: dict[int, list[Span]] = {}
+    repeated = False
+    for sp in spans:
+        group = by_id.setdefault(sp.span_id, [])
+        repeated = repeated or bool(group)
+        group.append(sp)
+    if not repeated:  # the usual trace: no id appears twice, nothing to look at
+        return spans
+    shared = {
+        sid
+        for sid, group in by_id.items()
+        if len(group) > 1 and any(sp.span_kind == "client" for sp in group)
+    }
+    if not shared:
+        return spans
+    out = list(spans)
+    old_to_new: dict[int, int] = {}
+    last = 0
+    for i, sp in enumerate(out):
+        if sp.span_id not in shared or sp.span_kind != "server":
+            continue
+        new_id = last + 1
+        while new_id in by_id:
+            new_id += 1
+        if new_id >= _MAX_SPAN_ID:
+            out[i] = dataclasses.replace(sp, warnings=[*(sp.warnings or []), _TOO_MANY_SPANS])
+            continue
+        last = new_id
+        old_to_new[sp.span_id] = new_id
+        # The shared id now names the client span only: it becomes the server span's parent.
+        out[i] = dataclasses.replace(sp, span_id=new_id, references=_replace_parent(sp, sp.span_id))
+    for i, sp in enumerate(out):
+        new_parent = old_to_new.get(sp.parent_span_id)
+        if new_parent is not None and sp.span_id != new_parent:
+            out[i] = dataclasses.replace(sp, references=_replace_parent(sp, new_parent))
+    return out
+
+
+def _replace_parent(span: Span, new_parent: int) -> list[SpanRef]:
+    """Jaeger's ReplaceParentID, on a copy: the reference to the current parent is re-pointed,
+    or a CHILD_OF reference added in front when there is none."""
+    old, tid, refs = span.parent_span_id, span.trace_id, span.references
+    for i, ref in enumerate(refs):
+        if ref.span_id == old and ref.trace_id == tid:
+            new_refs = list(refs)
+            new_refs[i] = SpanRef(ref.ref_type, tid, new_parent)
+            return new_refs
+    if new_parent == 0 or any(r.span_id == new_parent and r.trace_id == tid for r in refs):
+        return refs
+    return [SpanRef(SpanRefType.CHILD_OF, tid, new_parent), *refs]
+
+
 def adjust_trace(trace: Trace) -> Trace:
     """A new Trace with Jaeger's standard adjusters applied (see the module docstring).
 
     The input trace and everything it references are left untouched.
     """
     sorted_procs: dict[int, Process] = {}
-    spans = [_sort_span(span, sorted_procs) for span in trace.spans]
+    spans = _uniquify_zipkin_span_ids(trace.spans)
+    spans = [_sort_span(span, sorted_procs) for span in spans]
     spans = _dedupe(spans)
     late_procs: dict[int, Process] = {}
     spans = [_late_adjust(span, late_procs) for span in spans]

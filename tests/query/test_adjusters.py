@@ -273,3 +273,64 @@ def test_unchanged_spans_pass_through_and_shared_processes_stay_shared() -> None
 
 def test_empty_trace() -> None:
     assert adjust_trace(Trace([])) == Trace([])
+
+
+# --- ZipkinSpanIDUniquifier -----------------------------------------------------------------
+
+
+def kind(k: str) -> list[KeyValue]:
+    return [s("span.kind", k)]
+
+
+def test_shared_server_span_gets_new_id_and_the_client_as_parent() -> None:
+    root = span(1, tags=kind("server"))
+    client = span(5, refs=[SpanRef(CHILD_OF, 1, 1)], tags=kind("client"), op="client")
+    server = span(5, refs=[SpanRef(CHILD_OF, 1, 1)], tags=kind("server"), op="server")
+    below = span(9, refs=[SpanRef(CHILD_OF, 1, 5)], op="db")  # called by the server side
+    original = copy.deepcopy([root, client, server, below])
+    out = adjust_trace(Trace([root, client, server, below])).spans
+    by_op = {sp.operation_name: sp for sp in out}
+    # 1 is taken by the root: the lowest free id is 2.
+    assert by_op["server"].span_id == 2
+    assert by_op["server"].references == [SpanRef(CHILD_OF, 1, 5)]
+    assert by_op["client"].span_id == 5 and by_op["client"].references == [SpanRef(CHILD_OF, 1, 1)]
+    assert by_op["db"].references == [SpanRef(CHILD_OF, 1, 2)]
+    assert [root, client, server, below] == original  # inputs untouched
+
+
+def test_shared_root_server_span_gets_a_parent_reference() -> None:
+    client = span(7, tags=kind("client"), op="client")
+    server = span(7, tags=kind("server"), op="server")
+    out = adjust_trace(Trace([client, server])).spans
+    assert [(sp.operation_name, sp.span_id, sp.references) for sp in out] == [
+        ("client", 7, []),
+        ("server", 1, [SpanRef(CHILD_OF, 1, 7)]),
+    ]
+
+
+def test_same_id_without_a_client_span_is_left_alone() -> None:
+    a = span(3, tags=kind("server"), op="a")
+    b = span(3, tags=kind("server"), op="b")
+    c = span(4, tags=kind("client"))
+    out = adjust_trace(Trace([a, b, c])).spans
+    assert [sp.span_id for sp in out] == [3, 3, 4]
+
+
+def test_zipkin_uniquifier_skipped_for_raw_traces() -> None:
+    import asyncio
+    from typing import Any, cast
+
+    from pyjaeger.query.service import QueryService
+
+    trace = Trace([span(7, tags=kind("client")), span(7, tags=kind("server"))])
+
+    class Reader:
+        async def get_trace(self, trace_id: int) -> Trace:
+            return trace
+
+    service = QueryService(cast(Any, Reader()), cast(Any, None))
+    raw = asyncio.run(service.get_trace(1, raw=True))
+    adjusted = asyncio.run(service.get_trace(1))
+    assert raw is not None and adjusted is not None
+    assert [sp.span_id for sp in raw.spans] == [7, 7]
+    assert [sp.span_id for sp in adjusted.spans] == [7, 1]
