@@ -25,6 +25,7 @@ from pyjaeger.collector.otlp_grpc import otlp_grpc_handler
 from pyjaeger.collector.otlp_http import otlp_http_app
 from pyjaeger.collector.processor import QueueFullError, SpanProcessor
 from pyjaeger.collector.thrift_http import thrift_http_app
+from pyjaeger.collector.zipkin_http import zipkin_http_app
 from pyjaeger.config import Config
 from pyjaeger.hostport import HostPort
 from pyjaeger.http_metrics import instrument
@@ -136,17 +137,32 @@ class App:
                     c.otlp_http_host_port,
                 ),
             ]
+        if c.zipkin_host_port is not None:
+            zipkin = zipkin_http_app(
+                processor,
+                c.http_max_request_size,
+                allowed_origins=c.zipkin_allowed_origins,
+                allowed_headers=c.zipkin_allowed_headers,
+                keep_alive=c.zipkin_keep_alive,
+            )
+            self.receivers.append(
+                HttpServer(
+                    "zipkin HTTP receiver",
+                    instrument(zipkin, self.http_metrics, "collector"),
+                    c.zipkin_host_port,
+                )
+            )
 
     def _build_agent(self) -> None:
         a = self.config.agent
-        sink: Callable[[list[Span]], None]
+        sink: Callable[[list[Span], str], None]
         if self.processor is not None:
             # All-in-one: the agent hands spans to the collector's queue in-process.
             processor = self.processor
 
-            def sink(spans: list[Span]) -> None:
+            def sink(spans: list[Span], fmt: str) -> None:
                 try:
-                    processor.submit(spans, "jaeger", "udp")
+                    processor.submit(spans, fmt, "udp")
                 except QueueFullError as e:
                     raise SinkFull(str(e)) from None
 
@@ -155,7 +171,12 @@ class App:
         else:
             r = self.config.reporter
             self.reporter = Reporter(r, ReporterMetrics(self.registry, r.type))
-            sink = self.reporter.submit
+            reporter = self.reporter
+
+            def sink(spans: list[Span], fmt: str) -> None:
+                # Forwarded over gRPC: the collector labels them by its own receiver.
+                reporter.submit(spans)
+
             self.strategies = CollectorStrategies(r)
         metrics = UDPServerMetrics(self.registry)
         self.receivers += [

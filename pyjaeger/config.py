@@ -43,6 +43,10 @@ class CollectorConfig:
     grpc_host_port: HostPort = HostPort("0.0.0.0", 14250)
     http_max_request_size: int = 20 * 1024 * 1024
     grpc_max_message_size: int = 4 * 1024 * 1024
+    zipkin_host_port: HostPort | None = None  # None: no Zipkin receiver, as in Jaeger's collector
+    zipkin_allowed_origins: tuple[str, ...] = ("*",)
+    zipkin_allowed_headers: tuple[str, ...] = ("content-type",)
+    zipkin_keep_alive: bool = True
 
     def validate(self) -> None:
         if self.queue_size <= 0:

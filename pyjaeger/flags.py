@@ -14,7 +14,7 @@ from typing import Any, TypeVar, get_type_hints
 
 from pyjaeger.config import Config, ConfigError
 from pyjaeger.duration import parse_go_duration
-from pyjaeger.hostport import parse_host_port
+from pyjaeger.hostport import HostPort, parse_host_port
 
 __all__ = ["Flag", "FLAGS", "COMMANDS", "env_name", "add_flags", "build_config"]
 
@@ -40,6 +40,11 @@ def _parse_size(s: str) -> int:
 def _parse_seconds(s: str) -> float:
     """A Go duration ("100ms", "1m") as seconds."""
     return parse_go_duration(s) / 1e6
+
+
+def _parse_optional_host_port(s: str) -> HostPort | None:
+    """Jaeger's off switch for an optional listener: an empty host:port opens nothing."""
+    return parse_host_port(s) if s.strip() else None
 
 
 def _parse_list(s: str) -> tuple[str, ...]:
@@ -341,6 +346,40 @@ FLAGS: tuple[Flag, ...] = (
         parse_host_port,
     ),
     Flag(
+        "collector.zipkin.host-port",
+        "",
+        "host:port of the Zipkin receiver (POST /api/v1/spans, /api/v2/spans; JSON, thrift, protobuf);"
+        " empty: no Zipkin receiver",
+        "collector.zipkin_host_port",
+        "collector",
+        _parse_optional_host_port,
+    ),
+    Flag(
+        "collector.zipkin.allowed-origins",
+        "*",
+        "Comma-separated CORS origins the Zipkin receiver allows (* for any, http://*.example.com patterns)",
+        "collector.zipkin_allowed_origins",
+        "collector",
+        _parse_list,
+    ),
+    Flag(
+        "collector.zipkin.allowed-headers",
+        "content-type",
+        "Comma-separated request headers the Zipkin receiver allows in CORS requests",
+        "collector.zipkin_allowed_headers",
+        "collector",
+        _parse_list,
+    ),
+    Flag(
+        "collector.zipkin.keep-alive",
+        "true",
+        "Whether the Zipkin receiver keeps HTTP connections open between requests",
+        "collector.zipkin_keep_alive",
+        "collector",
+        _parse_bool,
+        is_bool=True,
+    ),
+    Flag(
         "sampling.strategies-file",
         "",
         "Path of a sampling strategies file in Jaeger's JSON format; empty: probabilistic sampling"
@@ -477,7 +516,11 @@ FLAGS: tuple[Flag, ...] = (
 
 # Sub-command → (groups of flags, per-command default overrides), as in Jaeger's binaries.
 COMMANDS: Mapping[str, tuple[frozenset[str], Mapping[str, str]]] = {
-    "all-in-one": (frozenset({"common", "collector", "query", "storage", "sampling", "agent"}), {}),
+    # Jaeger v2's all-in-one opens Zipkin on 9411 out of the box; the bare collector keeps it off.
+    "all-in-one": (
+        frozenset({"common", "collector", "query", "storage", "sampling", "agent"}),
+        {"collector.zipkin.host-port": ":9411"},
+    ),
     "collector": (frozenset({"common", "collector", "storage", "sampling"}), {}),
     "query": (frozenset({"common", "query", "storage"}), {"admin.http.host-port": ":16687"}),
     "agent": (frozenset({"common", "agent", "reporter"}), {"admin.http.host-port": ":14271"}),

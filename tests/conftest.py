@@ -115,6 +115,7 @@ ALL_IN_ONE_LISTENERS = (
     "processor.jaeger-compact.server-host-port",
     "processor.jaeger-binary.server-host-port",
     "http-server.host-port",
+    "collector.zipkin.host-port",
 )
 
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -39,11 +41,12 @@ def test_unreadable_strategies_file_exits_1(tmp_path: Path, loopback_flags: list
     assert "missing.json" in r.stderr
 
 
-def test_port_in_use_exits_1(loopback_flags: list[str]) -> None:
+@pytest.mark.parametrize("flag", ["query.http-server.host-port", "collector.zipkin.host-port"])
+def test_port_in_use_exits_1(loopback_flags: list[str], flag: str) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        r = run("all-in-one", *loopback_flags, f"--query.http-server.host-port=127.0.0.1:{port}")
+        r = run("all-in-one", *loopback_flags, f"--{flag}=127.0.0.1:{port}")
     assert r.returncode == 1
     assert f"127.0.0.1:{port}" in r.stderr

@@ -29,6 +29,31 @@ def test_defaults_are_jaegers() -> None:
     assert c.log_level == "info"
 
 
+def test_zipkin_defaults_off_in_collector_on_9411_in_all_in_one() -> None:
+    c = config_of(["collector"]).collector
+    assert c.zipkin_host_port is None
+    assert c.zipkin_allowed_origins == ("*",)
+    assert c.zipkin_allowed_headers == ("content-type",)
+    assert c.zipkin_keep_alive is True
+    assert config_of(["all-in-one"]).collector.zipkin_host_port == HostPort("0.0.0.0", 9411)
+    # An empty value turns it off again, as Jaeger's COLLECTOR_ZIPKIN_HOST_PORT= does.
+    assert config_of(["all-in-one", "--collector.zipkin.host-port="]).collector.zipkin_host_port is None
+
+
+def test_zipkin_from_jaeger_env_names() -> None:
+    env = {
+        "COLLECTOR_ZIPKIN_HOST_PORT": ":9412",
+        "COLLECTOR_ZIPKIN_ALLOWED_ORIGINS": "http://a.test, https://*.b.test",
+        "COLLECTOR_ZIPKIN_ALLOWED_HEADERS": "content-type,x-b3-traceid",
+        "COLLECTOR_ZIPKIN_KEEP_ALIVE": "false",
+    }
+    c = config_of(["collector"], env).collector
+    assert c.zipkin_host_port == HostPort("0.0.0.0", 9412)
+    assert c.zipkin_allowed_origins == ("http://a.test", "https://*.b.test")
+    assert c.zipkin_allowed_headers == ("content-type", "x-b3-traceid")
+    assert c.zipkin_keep_alive is False
+
+
 def test_query_admin_port_default_differs() -> None:
     assert config_of(["query"]).admin.http_host_port.port == 16687
 
@@ -64,6 +89,7 @@ def test_bool_flag_forms() -> None:
         (["all-in-one", "--query.base-path", "jaeger"], {}, "--query.base-path"),
         (["all-in-one", "--collector.otlp.grpc.host-port", "4317"], {}, "--collector.otlp.grpc.host-port"),
         (["all-in-one", "--memory.max-traces", "-1"], {}, "--memory.max-traces"),
+        (["collector"], {"COLLECTOR_ZIPKIN_HOST_PORT": "9411"}, "COLLECTOR_ZIPKIN_HOST_PORT"),
     ],
 )
 def test_bad_values_name_the_flag(argv: list[str], env: dict[str, str], needle: str) -> None:

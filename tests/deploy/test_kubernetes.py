@@ -211,6 +211,8 @@ def listeners(command: str, config: Config) -> list[tuple[int, str]]:
         config.collector.otlp_grpc_host_port,
         config.collector.otlp_http_host_port,
     ]
+    if config.collector.zipkin_host_port is not None:
+        collector.append(config.collector.zipkin_host_port)
     udp = [(config.agent.compact.host_port.port, "UDP"), (config.agent.binary.host_port.port, "UDP")]
     agent = [*udp, (config.agent.http_host_port.port, "TCP")]
     tcp = {

@@ -68,8 +68,8 @@ PORT_FLAGS: dict[str, PortFlag] = {
     "agent_compact": PortFlag("--processor.jaeger-compact.server-host-port", "udp"),
     "agent_binary": PortFlag("--processor.jaeger-binary.server-host-port", "udp"),
     "agent_http": PortFlag("--http-server.host-port"),
-    # Later receivers, one line each, e.g.:
-    # "zipkin": PortFlag("--collector.zipkin.host-port"),
+    # Later receivers, one line each.
+    "zipkin": PortFlag("--collector.zipkin.host-port"),
 }
 
 # The listeners each sub-command has (Jaeger's split: the agent owns UDP and 5778, the collector
