@@ -157,7 +157,8 @@ class UDPServer(Server):
             await asyncio.sleep(0)
 
     def _handle(self, data: bytes) -> None:
-        m = self._m[self._protocol_of(data)]
+        protocol = self._protocol_of(data)
+        m = self._m[protocol]
         try:
             fmt, spans = decode_agent_datagram(data)
         except DecodeError as e:
@@ -165,7 +166,6 @@ class UDPServer(Server):
             self._warn.warn("%s: dropped an undecodable %d-byte datagram: %s", self.name, len(data), e)
             return
         if fmt != "jaeger":
-            protocol = self._protocol_of(data)
             m = self._zipkin.get(protocol) or self._zipkin.setdefault(
                 protocol, _Labelled(self._metrics, protocol, fmt)
             )

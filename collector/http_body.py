@@ -1,12 +1,22 @@
-"""Reading an HTTP request body with a bound, before and after gzip decompression."""
+"""Reading an HTTP request body with a bound, before and after gzip decompression, and the answer
+path the batch endpoints share (Jaeger thrift on 14268, Zipkin on 9411)."""
 
 from __future__ import annotations
 
+import logging
 import zlib
+from collections.abc import Callable
 
 from starlette.requests import Request
+from starlette.responses import Response
 
-__all__ = ["BodyTooLarge", "BadBody", "read_body"]
+from pyjaeger.codecs.errors import DecodeError
+from pyjaeger.collector.processor import QueueFullError, SpanProcessor
+from pyjaeger.model import Span
+
+__all__ = ["BodyTooLarge", "BadBody", "accept_batch", "read_body", "text_response"]
+
+log = logging.getLogger(__name__)
 
 
 class BodyTooLarge(Exception):
@@ -59,3 +69,37 @@ def _inflate(body: bytes, wbits: int, max_size: int, name: str) -> bytes:
     if not d.eof:
         raise BadBody(f"invalid {name} body: truncated stream")
     return out
+
+
+def text_response(status: int, msg: str, headers: dict[str, str] | None = None) -> Response:
+    """Go's `http.Error`: the message and a newline, as plain text."""
+    return Response(msg + "\n", status, headers, media_type="text/plain; charset=utf-8")
+
+
+async def accept_batch(
+    request: Request,
+    processor: SpanProcessor,
+    decode: Callable[[bytes], list[Span]],
+    fmt: str,
+    transport: str,
+    max_size: int,
+    sender: str,
+) -> Response:
+    """Read, decode and queue one batch, answering as Jaeger's HTTP batch handlers do: 202 with an
+    empty body, 400 `Unable to process request body: ...`, 413 over the size limit, and 503 with
+    Retry-After when the queue is full (checked before reading, so a full collector does not
+    decode what it must refuse). `sender` names the batch in the 503 text ("Jaeger", "Zipkin")."""
+    try:
+        processor.check_room(fmt, transport)
+        try:
+            body = await read_body(request, max_size)
+            spans = decode(body)
+        except BodyTooLarge as e:
+            return text_response(413, str(e))
+        except (BadBody, DecodeError) as e:
+            log.debug("%s HTTP bad request: %s", sender, e)
+            return text_response(400, f"Unable to process request body: {e}")
+        processor.submit(spans, fmt, transport)
+    except QueueFullError as e:
+        return text_response(503, f"Cannot submit {sender} batch: {e}", {"Retry-After": "1"})
+    return Response(status_code=202)

@@ -9,7 +9,6 @@ Retry-After like the Jaeger thrift endpoint, so senders retry instead of losing 
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -21,17 +20,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pyjaeger.codecs.errors import DecodeError
 from pyjaeger.codecs.zipkin_model import ZipkinSpan
 from pyjaeger.codecs.zipkin_translate import zipkin_to_spans
 from pyjaeger.codecs.zipkin_v1 import decode_v1_json, decode_v1_thrift
 from pyjaeger.codecs.zipkin_v2 import decode_v2_json, decode_v2_proto
-from pyjaeger.collector.http_body import BadBody, BodyTooLarge, read_body
-from pyjaeger.collector.processor import QueueFullError, SpanProcessor
+from pyjaeger.collector.http_body import accept_batch, text_response
+from pyjaeger.collector.processor import SpanProcessor
+from pyjaeger.model import Span
 
 __all__ = ["zipkin_http_app", "cors_origins"]
-
-log = logging.getLogger(__name__)
 
 FORMAT = "zipkin"  # the `format` label of every collector metric, whatever the Zipkin encoding
 TRANSPORT = "http"
@@ -41,10 +38,6 @@ Decoder = Callable[[bytes], list[ZipkinSpan]]
 
 _V1: dict[str, Decoder] = {JSON: decode_v1_json, "application/x-thrift": decode_v1_thrift}
 _V2: dict[str, Decoder] = {JSON: decode_v2_json, "application/x-protobuf": decode_v2_proto}
-
-
-def _text(status: int, msg: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(msg + "\n", status, headers, media_type="text/plain; charset=utf-8")
 
 
 def cors_origins(allowed: Sequence[str]) -> tuple[list[str], str | None]:
@@ -89,26 +82,16 @@ def zipkin_http_app(
             media = content_type.split(";", 1)[0].strip().lower() or JSON
             decode = decoders.get(media)
             if decode is None:
-                return _text(
+                return text_response(
                     400, f"Unsupported Content-Type: {content_type} (use one of: {', '.join(decoders)})"
                 )
-            try:
-                processor.check_room(FORMAT, TRANSPORT)
-            except QueueFullError as e:
-                return _text(503, f"Cannot submit Zipkin batch: {e}", {"Retry-After": "1"})
-            try:
-                body = await read_body(request, max_request_size)
-                spans = zipkin_to_spans(decode(body))
-            except BodyTooLarge as e:
-                return _text(413, str(e))
-            except (BadBody, DecodeError) as e:
-                log.debug("Zipkin HTTP bad request: %s", e)
-                return _text(400, f"Unable to process request body: {e}")
-            try:
-                processor.submit(spans, FORMAT, TRANSPORT)
-            except QueueFullError as e:
-                return _text(503, f"Cannot submit Zipkin batch: {e}", {"Retry-After": "1"})
-            return Response(status_code=202)
+
+            def to_spans(body: bytes) -> list[Span]:
+                return zipkin_to_spans(decode(body))
+
+            return await accept_batch(
+                request, processor, to_spans, FORMAT, TRANSPORT, max_request_size, "Zipkin"
+            )
 
         return spans
 
