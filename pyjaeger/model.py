@@ -8,6 +8,7 @@ hot path build them cheaply; nothing here knows a wire format.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -210,11 +211,13 @@ def span_id_from_hex(s: str) -> int:
     return int(s, 16)
 
 
-_HEX = frozenset("0123456789abcdefABCDEF")
+# Not int(s, 16) alone: that also takes "0x1f", " 1f" and "1_f". A regex, because the Zipkin
+# receivers parse two or three ids per span.
+_HEX = re.compile(r"[0-9a-fA-F]*")
 
 
 def _is_hex(s: str) -> bool:
-    return all(c in _HEX for c in s)
+    return _HEX.fullmatch(s) is not None
 
 
 def split_trace_id(trace_id: int) -> tuple[int, int]:

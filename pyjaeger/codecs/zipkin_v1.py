@@ -25,6 +25,8 @@ from typing import Any
 
 from pyjaeger.codecs.errors import DecodeError
 from pyjaeger.codecs.zipkin_model import Annotation, Endpoint, ZipkinSpan
+from pyjaeger.json_kind import json_kind
+from pyjaeger.model import trace_id_from_hex
 
 __all__ = ["V1Annotation", "V1BinaryAnnotation", "V1Span", "convert_v1", "decode_v1_json", "decode_v1_thrift"]
 
@@ -285,23 +287,16 @@ def decode_v1_json(data: bytes) -> list[ZipkinSpan]:
     except (ValueError, UnicodeDecodeError) as e:
         raise DecodeError(f"Zipkin v1 JSON: not JSON: {e}") from None
     if not isinstance(doc, list):
-        raise DecodeError(f"Zipkin v1 JSON: expected an array of spans, got {_json_type(doc)}")
+        raise DecodeError(f"Zipkin v1 JSON: expected an array of spans, got {json_kind(doc)}")
     out: list[ZipkinSpan] = []
     for i, obj in enumerate(doc):
         out += convert_v1(_json_span(obj, f"spans[{i}]"))
     return out
 
 
-def _json_type(v: object) -> str:
-    if v is None:
-        return "null"
-    return {bool: "a boolean", str: "a string", int: "a number", float: "a number", list: "an array",
-            dict: "an object"}.get(type(v), type(v).__name__)  # fmt: skip
-
-
 def _want(v: object, kind: type | tuple[type, ...], what: str, path: str) -> Any:
     if not isinstance(v, kind) or (isinstance(v, bool) and kind is not bool):
-        raise DecodeError(f"Zipkin v1 JSON: {path}: expected {what}, got {_json_type(v)}")
+        raise DecodeError(f"Zipkin v1 JSON: {path}: expected {what}, got {json_kind(v)}")
     return v
 
 
@@ -316,7 +311,7 @@ def _json_hex(v: object, max_digits: int, path: str) -> int:
     if not 0 < len(s) <= max_digits:
         raise DecodeError(f"Zipkin v1 JSON: {path}: {s[:40]!r} is not 1 to {max_digits} hex digits")
     try:
-        return int(s, 16)
+        return trace_id_from_hex(s)  # the length is checked above; this checks the digits
     except ValueError:
         raise DecodeError(f"Zipkin v1 JSON: {path}: {s[:40]!r} is not hexadecimal") from None
 

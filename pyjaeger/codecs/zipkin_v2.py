@@ -15,7 +15,6 @@ Normalization shared by both forms, so equal spans come out equal whichever form
 from __future__ import annotations
 
 import ipaddress
-import re
 from functools import lru_cache
 from typing import Any
 
@@ -25,12 +24,11 @@ from google.protobuf.message import DecodeError as _ProtoDecodeError
 from pyjaeger.codecs.errors import DecodeError
 from pyjaeger.codecs.zipkin_model import KINDS, Annotation, Endpoint, ZipkinSpan
 from pyjaeger.idl.zipkin import zipkin_pb2
+from pyjaeger.json_kind import json_kind
+from pyjaeger.model import span_id_from_hex, trace_id_from_hex
 
 __all__ = ["decode_v2_json", "decode_v2_proto"]
 
-# Compiled once: a full match of these is the whole per-id validation cost.
-_TRACE_HEX = re.compile(r"[0-9a-fA-F]{1,32}")
-_SPAN_HEX = re.compile(r"[0-9a-fA-F]{1,16}")
 _KIND_SET = frozenset(KINDS)
 _MAX_PORT = 0xFFFF
 
@@ -49,7 +47,7 @@ def decode_v2_json(data: bytes) -> list[ZipkinSpan]:
     except orjson.JSONDecodeError as e:
         raise DecodeError(f"zipkin v2 JSON: invalid JSON: {e}") from None
     if not isinstance(doc, list):
-        raise DecodeError(f"zipkin v2 JSON: expected an array of spans, got {_json_type(doc)}")
+        raise DecodeError(f"zipkin v2 JSON: expected an array of spans, got {json_kind(doc)}")
     out: list[ZipkinSpan] = []
     keep = out.append
     for i, obj in enumerate(doc):
@@ -61,32 +59,18 @@ def decode_v2_json(data: bytes) -> list[ZipkinSpan]:
     return out
 
 
-def _json_type(v: object) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, (int, float)):
-        return "number"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, list):
-        return "array"
-    return "object"
-
-
-def _hex_id(obj: dict[str, Any], key: str, pattern: re.Pattern[str], required: bool) -> int | None:
+def _hex_id(obj: dict[str, Any], key: str, trace: bool, required: bool) -> int | None:
     v = obj.get(key)
     if v is None or (v == "" and not required):
         if required:
             raise _Invalid(key, "required")
         return None
     if not isinstance(v, str):
-        raise _Invalid(key, f"expected a hex string, got {_json_type(v)}")
-    if pattern.fullmatch(v) is None:
-        limit = 32 if pattern is _TRACE_HEX else 16
-        raise _Invalid(key, f"{v!r} is not 1 to {limit} hex characters")
-    n = int(v, 16)
+        raise _Invalid(key, f"expected a hex string, got {json_kind(v)}")
+    try:
+        n = trace_id_from_hex(v) if trace else span_id_from_hex(v)
+    except ValueError:
+        raise _Invalid(key, f"{v!r} is not 1 to {32 if trace else 16} hex characters") from None
     if n == 0 and required:
         raise _Invalid(key, "must not be all zeros")
     return n or None
@@ -97,7 +81,7 @@ def _micros(obj: dict[str, Any], key: str) -> int | None:
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise _Invalid(key, f"expected a number of microseconds, got {_json_type(v)}")
+        raise _Invalid(key, f"expected a number of microseconds, got {json_kind(v)}")
     if isinstance(v, float):
         if not v.is_integer():
             raise _Invalid(key, f"expected whole microseconds, got {v!r}")
@@ -109,7 +93,7 @@ def _string(obj: dict[str, Any], key: str, where: str = "") -> str | None:
     v = obj.get(key)
     if v is None or isinstance(v, str):
         return v
-    raise _Invalid(where + key, f"expected a string, got {_json_type(v)}")
+    raise _Invalid(where + key, f"expected a string, got {json_kind(v)}")
 
 
 def _flag(obj: dict[str, Any], key: str) -> bool:
@@ -118,20 +102,20 @@ def _flag(obj: dict[str, Any], key: str) -> bool:
         return False
     if isinstance(v, bool):
         return v
-    raise _Invalid(key, f"expected a boolean, got {_json_type(v)}")
+    raise _Invalid(key, f"expected a boolean, got {json_kind(v)}")
 
 
 def _json_span(obj: object) -> ZipkinSpan:
     if not isinstance(obj, dict):
-        raise _Invalid("", f"expected a span object, got {_json_type(obj)}")
-    trace_id = _hex_id(obj, "traceId", _TRACE_HEX, True)
-    span_id = _hex_id(obj, "id", _SPAN_HEX, True)
+        raise _Invalid("", f"expected a span object, got {json_kind(obj)}")
+    trace_id = _hex_id(obj, "traceId", True, True)
+    span_id = _hex_id(obj, "id", False, True)
     assert trace_id is not None and span_id is not None  # required ids are never None
     kind = _string(obj, "kind")
     span = ZipkinSpan(
         trace_id,
         span_id,
-        _hex_id(obj, "parentId", _SPAN_HEX, False),
+        _hex_id(obj, "parentId", False, False),
         _string(obj, "name") or "",
         # Like the OTel receiver, an unknown kind is no kind rather than an error.
         kind if kind in _KIND_SET else None,
@@ -156,7 +140,7 @@ def _json_endpoint(obj: dict[str, Any], key: str) -> Endpoint | None:
     if ep is None:
         return None
     if not isinstance(ep, dict):
-        raise _Invalid(key, f"expected an object, got {_json_type(ep)}")
+        raise _Invalid(key, f"expected an object, got {json_kind(ep)}")
     where = key + "."
     port = ep.get("port")
     if port is not None:
@@ -197,11 +181,11 @@ def _ip_text(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
 
 def _json_annotations(v: object) -> list[Annotation]:
     if not isinstance(v, list):
-        raise _Invalid("annotations", f"expected an array, got {_json_type(v)}")
+        raise _Invalid("annotations", f"expected an array, got {json_kind(v)}")
     out = []
     for i, a in enumerate(v):
         if not isinstance(a, dict):
-            raise _Invalid(f"annotations[{i}]", f"expected an object, got {_json_type(a)}")
+            raise _Invalid(f"annotations[{i}]", f"expected an object, got {json_kind(a)}")
         try:
             ts = _micros(a, "timestamp")
             value = _string(a, "value")
@@ -213,7 +197,7 @@ def _json_annotations(v: object) -> list[Annotation]:
 
 def _json_tags(v: object) -> dict[str, str]:
     if not isinstance(v, dict):
-        raise _Invalid("tags", f"expected an object, got {_json_type(v)}")
+        raise _Invalid("tags", f"expected an object, got {json_kind(v)}")
     tags: dict[str, str] = {}
     for key, value in v.items():
         if isinstance(value, str):
@@ -222,7 +206,7 @@ def _json_tags(v: object) -> dict[str, str]:
             # Zipkin's own server reads scalar tag values as their JSON text; accept them too.
             tags[key] = orjson.dumps(value).decode()
         elif value is not None:
-            raise _Invalid(f"tags.{key}", f"expected a string, got {_json_type(value)}")
+            raise _Invalid(f"tags.{key}", f"expected a string, got {json_kind(value)}")
     return tags
 
 

@@ -31,6 +31,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pyjaeger.json_kind import json_kind
 from pyjaeger.sampling.model import (
     OperationStrategy,
     PerOperationStrategies,
@@ -264,23 +265,9 @@ def _reject_constant(text: str) -> Any:
     raise StrategiesError(f"invalid JSON: {text} is not a JSON number")
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
-
-
 def _object(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise StrategiesError(f"{where}: expected an object, got {_kind(value)}")
+        raise StrategiesError(f"{where}: expected an object, got {json_kind(value)}")
     return value
 
 
@@ -288,7 +275,7 @@ def _list(value: Any, where: str) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise StrategiesError(f"{where}: expected an array, got {_kind(value)}")
+        raise StrategiesError(f"{where}: expected an array, got {json_kind(value)}")
     return value
 
 
@@ -296,7 +283,7 @@ def _string(value: Any, where: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise StrategiesError(f"{where}: expected a string, got {_kind(value)}")
+        raise StrategiesError(f"{where}: expected a string, got {json_kind(value)}")
     return value
 
 
@@ -304,5 +291,5 @@ def _number(value: Any, where: str) -> float:
     if value is None:
         return 0.0
     if isinstance(value, bool) or not isinstance(value, float):
-        raise StrategiesError(f"{where}: expected a number, got {_kind(value)}")
+        raise StrategiesError(f"{where}: expected a number, got {json_kind(value)}")
     return value

@@ -308,6 +308,7 @@ def test_json_ids_and_debug() -> None:
         (b'[{"id": "1"}]', "traceId and id are required"),
         (b'[{"traceId": 1, "id": "1"}]', r"traceId: expected a hex string"),
         (b'[{"traceId": "zz", "id": "1"}]', "not hexadecimal"),
+        (b'[{"traceId": "0x1f", "id": "1"}]', "not hexadecimal"),  # int(s, 16) alone would take it
         (b'[{"traceId": "1", "id": "1", "timestamp": "x"}]', "timestamp: expected an integer"),
         (b'[{"traceId": "1", "id": "1", "annotations": {}}]', "annotations: expected an array"),
         (

@@ -138,7 +138,7 @@ def test_empty_array() -> None:
     ("body", "message"),
     [
         (b"{", "invalid JSON"),
-        (b'{"traceId": "1"}', "expected an array of spans, got object"),
+        (b'{"traceId": "1"}', "expected an array of spans, got an object"),
         (b"[1]", "span[0]: expected a span object"),
         (b'[{"id": "1"}]', "span[0].traceId: required"),
         (b'[{"traceId": "1"}]', "span[0].id: required"),
@@ -147,7 +147,7 @@ def test_empty_array() -> None:
         (b'[{"traceId": "1", "id": "12345678901234567"}]', "span[0].id: '12345678901234567' is not 1 to 16"),
         (b'[{"traceId": "0000", "id": "1"}]', "span[0].traceId: must not be all zeros"),
         (b'[{"traceId": "1", "id": "0"}]', "span[0].id: must not be all zeros"),
-        (b'[{"traceId": 1, "id": "1"}]', "span[0].traceId: expected a hex string, got number"),
+        (b'[{"traceId": 1, "id": "1"}]', "span[0].traceId: expected a hex string, got a number"),
         (b'[{"traceId": "1", "id": "1", "timestamp": "5"}]', "span[0].timestamp"),
         (b'[{"traceId": "1", "id": "1", "debug": "yes"}]', "span[0].debug: expected a boolean"),
         (b'[{"traceId": "1", "id": "1", "tags": []}]', "span[0].tags: expected an object"),
