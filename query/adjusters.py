@@ -257,14 +257,11 @@ _TOO_MANY_SPANS = "cannot assign unique span ID, too many spans in the trace"
 
 def _uniquify_zipkin_span_ids(spans: list[Span]) -> list[Span]:
     """Jaeger's span id deduper (ZipkinSpanIDUniquifier); `spans` itself when nothing is shared."""
+    if len({sp.span_id for sp in spans}) == len(spans):
+        return spans  # the usual trace, checked by one set build on every trace read: no id repeats
     by_id: dict[int, list[Span]] = {}
-    repeated = False
     for sp in spans:
-        group = by_id.setdefault(sp.span_id, [])
-        repeated = repeated or bool(group)
-        group.append(sp)
-    if not repeated:  # the usual trace: no id appears twice, nothing to look at
-        return spans
+        by_id.setdefault(sp.span_id, []).append(sp)
     shared = {
         sid
         for sid, group in by_id.items()
