@@ -94,7 +94,7 @@ def best_of(rows: dict[str, Callable[[], object]], seconds: float, rounds: int =
 
 def bare_decoder(message: bytes) -> Callable[[], object]:
     """The C decode of a message's arguments into the generated objects: the floor for our decode."""
-    compact, offset = jaeger_thrift._read_envelope(message)
+    compact, offset, _zipkin = jaeger_thrift._read_envelope(message)
     fast: Any = jaeger_thrift._fast
     decode = fast.decode_compact if compact else fast.decode_binary
     args_cls = jaeger_thrift._Args
