@@ -16,7 +16,7 @@ from pyjaeger.config import Config, ConfigError
 from pyjaeger.duration import parse_go_duration
 from pyjaeger.hostport import HostPort, parse_host_port
 
-__all__ = ["Flag", "FLAGS", "COMMANDS", "env_name", "add_flags", "build_config"]
+__all__ = ["Flag", "FLAGS", "COMMANDS", "env_name", "add_flags", "build_config", "flag_value"]
 
 
 def env_name(flag: str) -> str:
@@ -549,16 +549,7 @@ def build_config(command: str, args: argparse.Namespace, environ: Mapping[str, s
     """Resolve every flag (command line, then environment, then default) into a validated Config."""
     values: dict[str, Any] = {}
     for f in _flags_for(command):
-        raw = getattr(args, f.name, None)
-        source = f"--{f.name}"
-        if raw is None and f.env in environ:
-            raw, source = environ[f.env], f"env {f.env}"
-        if raw is None:
-            raw = f.default
-        try:
-            value = f.parse(raw)
-        except ValueError as e:
-            raise ConfigError(f"{source}: invalid value {raw!r}: {e}") from None
+        value = _resolve(f, args, environ)
         node = values
         *parents, leaf = f.target.split(".")
         for p in parents:
@@ -567,6 +558,26 @@ def build_config(command: str, args: argparse.Namespace, environ: Mapping[str, s
     config = _build(Config, values)
     config.validate(command)
     return config
+
+
+def flag_value(command: str, name: str, args: argparse.Namespace, environ: Mapping[str, str]) -> Any:
+    """One flag of a sub-command resolved as `build_config` resolves it, the rest left unchecked
+    (the container health probe needs only the admin address)."""
+    flag = next(f for f in _flags_for(command) if f.name == name)
+    return _resolve(flag, args, environ)
+
+
+def _resolve(f: Flag, args: argparse.Namespace, environ: Mapping[str, str]) -> Any:
+    raw = getattr(args, f.name, None)
+    source = f"--{f.name}"
+    if raw is None and f.env in environ:
+        raw, source = environ[f.env], f"env {f.env}"
+    if raw is None:
+        raw = f.default
+    try:
+        return f.parse(raw)
+    except ValueError as e:
+        raise ConfigError(f"{source}: invalid value {raw!r}: {e}") from None
 
 
 def _build(cls: type[T], values: Mapping[str, Any]) -> T:
