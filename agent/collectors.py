@@ -7,7 +7,7 @@ from typing import Any
 import grpc
 import httpx
 
-from pyjaeger.config import ReporterConfig
+from pyjaeger.agent.config import ReporterConfig
 
 __all__ = ["CollectorConnections", "CHANNEL_OPTIONS"]
 

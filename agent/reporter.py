@@ -16,10 +16,10 @@ import grpc
 import httpx
 
 from pyjaeger.agent.collectors import CollectorConnections
+from pyjaeger.agent.config import ReporterConfig
 from pyjaeger.agent.udp import SinkFull
 from pyjaeger.codecs.api_v2 import POST_SPANS_METHOD, encode_post_spans
 from pyjaeger.codecs.jaeger_thrift import encode_batches
-from pyjaeger.config import ReporterConfig
 from pyjaeger.metrics import ReporterMetrics
 from pyjaeger.model import Span
 

@@ -10,12 +10,12 @@ import grpc
 import orjson
 
 from pyjaeger.agent.collectors import CollectorConnections
+from pyjaeger.agent.config import ReporterConfig
 from pyjaeger.codecs.api_v2_sampling import (
     GET_SAMPLING_STRATEGY_METHOD,
     decode_sampling_response,
     encode_sampling_request,
 )
-from pyjaeger.config import ReporterConfig
 from pyjaeger.sampling.json import from_proto_dict
 from pyjaeger.sampling.model import SamplingStrategy
 from pyjaeger.sampling.provider import StrategyProvider

@@ -20,9 +20,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from pyjaeger.agent.config import UDPServerConfig
+from pyjaeger.codecs.agent_thrift import decode_agent_datagram
 from pyjaeger.codecs.errors import DecodeError
-from pyjaeger.codecs.jaeger_thrift import decode_agent_datagram
-from pyjaeger.config import UDPServerConfig
 from pyjaeger.metrics import UDPServerMetrics
 from pyjaeger.model import Span
 from pyjaeger.servers import Server

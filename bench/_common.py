@@ -38,7 +38,7 @@ from pathlib import Path
 
 from pyjaeger.codecs.api_v2 import COLLECTOR_SERVICE, POST_SPANS_METHOD, encode_post_spans
 from pyjaeger.codecs.jaeger_thrift import encode_batch
-from pyjaeger.codecs.otlp import encode_export_request
+from pyjaeger.codecs.otlp_encode import encode_export_request
 from pyjaeger.model import KeyValue, Log, Process, Span, SpanRef, SpanRefType, ValueType
 
 HOST = "127.0.0.1"
@@ -339,7 +339,7 @@ elif mode == "freeze":
             time.sleep(0.5)
             gc.freeze()
     threading.Thread(target=freeze, daemon=True).start()
-from pyjaeger.cli import main
+from pyjaeger.cmd.cli import main
 sys.exit(main())
 """
 GC_MODES = ("default", "off", "freeze")
@@ -742,7 +742,7 @@ async def _serve_baseline(
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from pyjaeger.admin import Health, admin_app
+    from pyjaeger.cmd.admin import Health, admin_app
     from pyjaeger.collector.otlp_grpc import SERVICE_NAME
     from pyjaeger.hostport import HostPort
     from pyjaeger.servers import GrpcServer, HttpServer

@@ -20,7 +20,8 @@ import orjson
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from pyjaeger.codecs.otlp import decode_export_request, encode_export_request
+from pyjaeger.codecs.otlp import decode_export_request
+from pyjaeger.codecs.otlp_encode import encode_export_request
 from pyjaeger.codecs.otlp_json import decode_export_json
 from pyjaeger.model import KeyValue, Log, Process, Span, SpanRef, SpanRefType, ValueType
 

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from pyjaeger.codecs import jaeger_thrift
+from pyjaeger.codecs import jaeger_thrift, thrift_wire
+from pyjaeger.codecs.agent_thrift import decode_agent_message
 from pyjaeger.codecs.jaeger_thrift import (
-    decode_agent_message,
     decode_batch,
     encode_agent_message,
     encode_batch,
@@ -94,15 +94,15 @@ def best_of(rows: dict[str, Callable[[], object]], seconds: float, rounds: int =
 
 def bare_decoder(message: bytes) -> Callable[[], object]:
     """The C decode of a message's arguments into the generated objects: the floor for our decode."""
-    compact, offset, _zipkin = jaeger_thrift._read_envelope(message)
-    fast: Any = jaeger_thrift._fast
-    decode = fast.decode_compact if compact else fast.decode_binary
+    envelope = thrift_wire.read_envelope(message, (jaeger_thrift.EMIT_BATCH,))
+    fast: Any = thrift_wire._fast
+    decode = fast.decode_compact if envelope.compact else fast.decode_binary
     args_cls = jaeger_thrift._Args
-    spec = jaeger_thrift._GENERATED_SPECS[args_cls]
-    source = jaeger_thrift._Source
+    spec = [args_cls, args_cls.thrift_spec]
+    source = thrift_wire._Source
 
     def run() -> object:
-        return decode(args_cls(), source(message, offset), spec)
+        return decode(args_cls(), source(message, envelope.offset), spec)
 
     return run
 
@@ -111,7 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="CPU time per figure")
     args = parser.parse_args()
-    if not jaeger_thrift.ACCELERATED:
+    if not thrift_wire.ACCELERATED:
         print("warning: thrift's C extension is missing; decoding runs in pure Python")
 
     print(f"spans per second of CPU time, one process; {args.seconds:g} s per figure")

@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 
+from pyjaeger.collector.config import CollectorConfig
 from pyjaeger.metrics import CollectorMetrics
 from pyjaeger.model import FLAG_DEBUG, Span
 from pyjaeger.storage.base import SpanWriter, StorageError
@@ -33,6 +34,7 @@ __all__ = ["SpanProcessor", "QueueFullError"]
 
 log = logging.getLogger(__name__)
 
+_DEFAULTS = CollectorConfig()
 # A worker merges queued batches into one storage write up to this many spans.
 _MAX_WRITE_SPANS = 2000
 # Backoff between writes of a batch that failed transiently: first delay, cap (s).
@@ -51,8 +53,8 @@ class SpanProcessor:
         writer: SpanWriter,
         metrics: CollectorMetrics,
         *,
-        queue_size: int = 2000,
-        num_workers: int = 50,
+        queue_size: int = _DEFAULTS.queue_size,
+        num_workers: int = _DEFAULTS.num_workers,
         retry_backoff: tuple[float, float] = _RETRY_BACKOFF,
     ) -> None:
         self._writer = writer

@@ -22,7 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pyjaeger.codecs.zipkin_model import ZipkinSpan
 from pyjaeger.codecs.zipkin_translate import zipkin_to_spans
-from pyjaeger.codecs.zipkin_v1 import decode_v1_json, decode_v1_thrift
+from pyjaeger.codecs.zipkin_v1_json import decode_v1_json
+from pyjaeger.codecs.zipkin_v1_thrift import decode_v1_thrift
 from pyjaeger.codecs.zipkin_v2 import decode_v2_json, decode_v2_proto
 from pyjaeger.collector.http_body import accept_batch, text_response
 from pyjaeger.collector.processor import SpanProcessor

@@ -1,5 +1,5 @@
 """`python -m pyjaeger` runs the CLI."""
 
-from pyjaeger.cli import main
+from pyjaeger.cmd.cli import main
 
 raise SystemExit(main())

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from pyjaeger.gotext.strconv import format_g
 
 __all__ = [
     "ValueType",
@@ -26,6 +29,8 @@ __all__ = [
     "span_id_to_hex",
     "trace_id_from_hex",
     "span_id_from_hex",
+    "parent_position",
+    "add_parent_ref",
     "MAX_TRACE_ID",
     "MAX_SPAN_ID",
     "FLAG_SAMPLED",
@@ -82,21 +87,8 @@ def value_as_string(v_type: int, value: Value) -> str:
     if v_type == ValueType.INT64:
         return str(value)
     if v_type == ValueType.FLOAT64:
-        return _format_g10(float(value))
+        return format_g(float(value), 10)
     return bytes(value).hex()  # type: ignore[arg-type]
-
-
-def _format_g10(f: float) -> str:
-    # Go's strconv.FormatFloat(f, 'g', 10, 64) drops trailing zeros just like Python's %g.
-    s = "%.10g" % f
-    if "e" in s:
-        mant, exp = s.split("e")
-        sign = exp[0]
-        digits = exp[1:].lstrip("0")
-        if len(digits) < 2:
-            digits = digits.rjust(2, "0")
-        s = f"{mant}e{sign}{digits}"
-    return s
 
 
 @dataclass(slots=True)
@@ -140,16 +132,10 @@ class Span:
 
     @property
     def parent_span_id(self) -> int:
-        """Jaeger's rule: the first same-trace CHILD_OF, else the first same-trace FOLLOWS_FROM."""
-        follows = 0
-        for ref in self.references:
-            if ref.trace_id != self.trace_id:
-                continue
-            if ref.ref_type == SpanRefType.CHILD_OF:
-                return ref.span_id
-            if not follows:
-                follows = ref.span_id
-        return follows
+        """The parent by Jaeger's rule (`parent_position`), 0 for a root span."""
+        refs = self.references
+        at = parent_position(self.trace_id, [(r.ref_type, r.trace_id, r.span_id) for r in refs])
+        return refs[at].span_id if at >= 0 else 0
 
     def tag(self, key: str) -> KeyValue | None:
         for kv in self.tags:
@@ -167,6 +153,30 @@ class Span:
 
 
 _SPAN_KINDS = frozenset({"client", "server", "producer", "consumer", "internal"})
+_CHILD_OF = int(SpanRefType.CHILD_OF)
+
+
+def parent_position(trace_id: int, refs: Iterable[tuple[int, int, int]]) -> int:
+    """Jaeger's parent rule, over (ref type, trace id, span id) references: the index of the first
+    same-trace CHILD_OF reference, else of the first same-trace reference of any type; -1 when
+    the span has no parent."""
+    other = -1
+    for i, (ref_type, tid, _) in enumerate(refs):
+        if tid == trace_id:
+            if ref_type == _CHILD_OF:
+                return i
+            if other < 0:
+                other = i
+    return other
+
+
+def add_parent_ref(refs: list[SpanRef], trace_id: int, parent: int) -> None:
+    """Jaeger's MaybeAddParentSpanID, for formats with a parent id field: a leading CHILD_OF
+    reference to `parent`, unless a reference with the same ids (of either type) is there."""
+    for r in refs:
+        if r.span_id == parent and r.trace_id == trace_id:
+            return
+    refs.insert(0, SpanRef(SpanRefType.CHILD_OF, trace_id, parent))
 
 
 @dataclass(slots=True)

@@ -32,7 +32,17 @@ import itertools
 import math
 from collections.abc import Sequence
 
-from pyjaeger.model import KeyValue, Log, Process, Span, SpanRef, SpanRefType, Trace, ValueType
+from pyjaeger.model import (
+    KeyValue,
+    Log,
+    Process,
+    Span,
+    SpanRef,
+    SpanRefType,
+    Trace,
+    ValueType,
+    parent_position,
+)
 
 __all__ = ["adjust_trace"]
 
@@ -169,18 +179,9 @@ def _invalid_ref_warning(ref: SpanRef) -> str:
 
 
 def _parent_first(refs: list[SpanRef], trace_id: int) -> list[SpanRef] | None:
-    """ParentReference: swap (not move) the parent reference to index 0; None if in place."""
-    other = -1
-    swap = -1
-    for i, ref in enumerate(refs):
-        if ref.trace_id == trace_id:
-            if ref.ref_type == SpanRefType.CHILD_OF:
-                swap = i
-                break
-            if other == -1:
-                other = i
-    if swap == -1:
-        swap = other
+    """ParentReference: swap (not move) the parent reference (`model.parent_position`) to index 0;
+    None if in place."""
+    swap = parent_position(trace_id, [(r.ref_type, r.trace_id, r.span_id) for r in refs])
     if swap <= 0:
         return None
     out = list(refs)

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pyjaeger.duration import parse_go_duration_ns
-from pyjaeger.query.go_text import go_parse_hex_uint64, go_parse_int, go_quote, unmarshal_string_map
+from pyjaeger.gotext import strconv
+from pyjaeger.gotext.duration import parse_go_duration_ns
+from pyjaeger.gotext.json import unmarshal_string_map
 from pyjaeger.storage.base import DEFAULT_NUM_TRACES, TraceQuery
 
 __all__ = [
@@ -56,10 +57,6 @@ class TraceSearch:
     raw: bool
 
 
-_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
-
-
 # --- Parameter access ------------------------------------------------------------------------
 
 
@@ -85,20 +82,19 @@ def _parse_time(m: Mapping[str, list[str]], name: str, default: int, unit_us: in
     if value == "":
         return default
     try:
-        return go_parse_int(value, 64) * unit_us
+        return strconv.parse_int(value, 64) * unit_us
     except ValueError as e:
         raise ParamError(f"unable to parse param '{name}': {e}") from None
 
 
 def _parse_bool(m: Mapping[str, list[str]], name: str) -> bool:
     value = _first(m, name)
-    if value == "" or value in _FALSE:
+    if value == "":
         return False
-    if value in _TRUE:
-        return True
-    raise ParamError(
-        f"unable to parse param '{name}': strconv.ParseBool: parsing {go_quote(value)}: invalid syntax"
-    )
+    try:
+        return strconv.parse_bool(value)
+    except ValueError as e:
+        raise ParamError(f"unable to parse param '{name}': {e}") from None
 
 
 def parse_bool(params: Params, name: str) -> bool:
@@ -130,8 +126,8 @@ def parse_trace_id(s: str) -> int:
             hi_len = len(b) - 16
             hi = b[:hi_len].decode("utf-8", "surrogateescape")
             lo = b[hi_len:].decode("utf-8", "surrogateescape")
-            return (go_parse_hex_uint64(hi) << 64) | go_parse_hex_uint64(lo)
-        return go_parse_hex_uint64(s)
+            return (strconv.parse_hex_uint64(hi) << 64) | strconv.parse_hex_uint64(lo)
+        return strconv.parse_hex_uint64(s)
     except ValueError as e:
         raise ParamError(str(e)) from None
 
@@ -190,7 +186,7 @@ def parse_search(params: Params, now_us: int) -> TraceSearch:
     limit_value = _first(m, "limit")
     if limit_value != "":
         try:
-            limit = go_parse_int(limit_value, 32)
+            limit = strconv.parse_int(limit_value, 32)
         except ValueError as e:
             # Jaeger v1.76 returns this one bare ("strconv.ParseInt: parsing ..."), the only
             # parameter it forgets to name; we name it like every other.
@@ -248,7 +244,7 @@ def parse_dependencies(params: Params, now_ms: int) -> tuple[int, int]:
     lookback_ms = DEFAULT_DEPENDENCIES_LOOKBACK_MS
     if lookback_value != "":
         try:
-            lookback_ms = go_parse_int(lookback_value, 64)
+            lookback_ms = strconv.parse_int(lookback_value, 64)
         except ValueError as e:
             raise ParamError(f"unable to parse param 'lookback': {e}") from None
     return end_us, lookback_ms * 1000

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from pyjaeger.config import StorageConfig
 from pyjaeger.errors import ConfigError
 from pyjaeger.storage.base import DependencyReader, SpanReader, SpanWriter
+from pyjaeger.storage.config import StorageConfig
 
 __all__ = ["Storage", "create_storage"]
 

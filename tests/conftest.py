@@ -12,18 +12,14 @@ from typing import Any
 
 import pytest
 
-from pyjaeger.app import App
-from pyjaeger.config import (
-    AdminConfig,
-    AgentConfig,
-    CollectorConfig,
-    Config,
-    MemoryConfig,
-    QueryConfig,
-    StorageConfig,
-    UDPServerConfig,
-)
+from pyjaeger.agent.config import AgentConfig, UDPServerConfig
+from pyjaeger.cmd.app import App
+from pyjaeger.cmd.config import AdminConfig, Config
+from pyjaeger.collector.config import CollectorConfig
 from pyjaeger.hostport import HostPort
+from pyjaeger.query.config import QueryConfig
+from pyjaeger.storage.config import StorageConfig
+from pyjaeger.storage.memory.config import MemoryConfig
 
 LOOPBACK = HostPort("127.0.0.1", 0)
 

@@ -20,8 +20,9 @@ import httpx
 import pytest
 import yaml
 
-from pyjaeger.app import App
-from pyjaeger.config import AgentConfig, Config, ReporterConfig, UDPServerConfig
+from pyjaeger.agent.config import AgentConfig, ReporterConfig, UDPServerConfig
+from pyjaeger.cmd.app import App
+from pyjaeger.cmd.config import Config
 from pyjaeger.hostport import HostPort
 
 ROOT = Path(__file__).resolve().parents[1]

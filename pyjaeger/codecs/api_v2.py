@@ -27,9 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from google.protobuf.message import DecodeError as _ProtoDecodeError
-
-from pyjaeger.codecs.errors import DecodeError
+from pyjaeger.codecs.errors import DecodeError, parse_protobuf
 from pyjaeger.idl.api_v2 import collector_pb2, model_pb2
 from pyjaeger.model import KeyValue, Log, Process, Span, SpanRef, SpanRefType, ValueType
 
@@ -57,11 +55,7 @@ _US = 1_000_000
 
 def decode_post_spans(data: bytes) -> list[Span]:
     """PostSpansRequest bytes → spans; DecodeError when they do not parse or an id is malformed."""
-    req = collector_pb2.PostSpansRequest()
-    try:
-        req.ParseFromString(data)
-    except _ProtoDecodeError as e:
-        raise DecodeError(f"PostSpansRequest: {e}") from None
+    req = parse_protobuf(collector_pb2.PostSpansRequest(), data)
     return batch_pb_to_spans(req.batch)
 
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from google.protobuf.message import DecodeError as _ProtoDecodeError
-
-from pyjaeger.codecs.errors import DecodeError
+from pyjaeger.codecs.errors import parse_protobuf
 from pyjaeger.idl.api_v2 import sampling_pb2
 
 __all__ = [
@@ -32,11 +30,7 @@ STRATEGY_TYPES = ("PROBABILISTIC", "RATE_LIMITING")
 
 def decode_sampling_request(data: bytes) -> str:
     """SamplingStrategyParameters bytes → the service name asked about."""
-    req = sampling_pb2.SamplingStrategyParameters()
-    try:
-        req.ParseFromString(data)
-    except _ProtoDecodeError as e:
-        raise DecodeError(f"SamplingStrategyParameters: {e}") from None
+    req = parse_protobuf(sampling_pb2.SamplingStrategyParameters(), data)
     return req.serviceName
 
 
@@ -125,11 +119,7 @@ def decode_sampling_response(data: bytes) -> dict[str, Any]:
     Shaped like Jaeger's JSON: strategyType always (its number when unknown), each strategy only
     when present, and inside operationSampling every field, zeros included.
     """
-    resp = sampling_pb2.SamplingStrategyResponse()
-    try:
-        resp.ParseFromString(data)
-    except _ProtoDecodeError as e:
-        raise DecodeError(f"SamplingStrategyResponse: {e}") from None
+    resp = parse_protobuf(sampling_pb2.SamplingStrategyResponse(), data)
     st = resp.strategyType
     out: dict[str, Any] = {"strategyType": STRATEGY_TYPES[st] if 0 <= st < len(STRATEGY_TYPES) else int(st)}
     if resp.HasField("probabilisticSampling"):

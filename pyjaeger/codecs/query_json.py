@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from pyjaeger.gotext.json import escape_html
 from pyjaeger.model import KeyValue, Log, Process, Trace, ValueType
 
 __all__ = ["trace_to_dict", "envelope", "dumps", "error_body"]
@@ -164,17 +165,6 @@ def envelope(
     return {"data": data, "total": total, "limit": limit, "offset": offset, "errors": errors}
 
 
-# Go's encoding/json escapes these inside strings (HTML safety, JS line terminators). They can
-# only occur inside strings in JSON text, so plain byte replacement is exact.
-_GO_ESCAPES = (
-    (b"<", b"\\u003c"),
-    (b">", b"\\u003e"),
-    (b"&", b"\\u0026"),
-    ("\u2028".encode(), b"\\u2028"),
-    ("\u2029".encode(), b"\\u2029"),
-)
-
-
 def _double_indent(out: bytes) -> bytes:
     """orjson's 2-space indentation made 4. Every line of its output starts with indentation
     and strings never hold a raw newline or control byte, so whole-buffer replaces are exact:
@@ -196,10 +186,7 @@ def dumps(obj: Any, pretty: bool = False) -> bytes:
         out = _double_indent(orjson.dumps(obj, option=orjson.OPT_INDENT_2))
     else:
         out = orjson.dumps(obj)
-    for raw, escaped in _GO_ESCAPES:
-        if raw in out:
-            out = out.replace(raw, escaped)
-    return out
+    return escape_html(out)
 
 
 def error_body(status: int, msg: str) -> bytes:

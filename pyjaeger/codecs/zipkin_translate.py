@@ -32,7 +32,12 @@ from typing import Any
 
 import orjson
 
-from pyjaeger.codecs.otlp import NO_SERVICE_NAME, SPAN_KINDS, add_span_fields_as_tags, render_json_value
+from pyjaeger.codecs.otel_translate import (
+    NO_SERVICE_NAME,
+    SPAN_KINDS,
+    add_span_fields_as_tags,
+    render_json_value,
+)
 from pyjaeger.codecs.zipkin_model import Endpoint, ZipkinSpan
 from pyjaeger.model import (
     FLAG_DEBUG,

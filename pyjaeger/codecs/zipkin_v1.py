@@ -1,4 +1,5 @@
-"""Zipkin v1 (JSON and zipkincore Thrift) → `ZipkinSpan`, following Zipkin's own v1 converter.
+"""Zipkin v1 spans → `ZipkinSpan`, following Zipkin's own v1 converter (read by `zipkin_v1_json` and
+`zipkin_v1_thrift`).
 
 v1 spans carry no kind, no endpoints of their own and, from some clients, no timestamp: all of it
 is inferred from "core" annotations. `cs`/`cr` make a CLIENT, `sr`/`ss` a SERVER, `ms` a PRODUCER,
@@ -15,23 +16,15 @@ keeps them, instead of being dropped; service names are not lower-cased.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import ipaddress
-import json
-import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
-from pyjaeger.codecs.errors import DecodeError
 from pyjaeger.codecs.zipkin_model import Annotation, Endpoint, ZipkinSpan
-from pyjaeger.json_kind import json_kind
-from pyjaeger.model import trace_id_from_hex
 
-__all__ = ["V1Annotation", "V1BinaryAnnotation", "V1Span", "convert_v1", "decode_v1_json", "decode_v1_thrift"]
+__all__ = ["V1Annotation", "V1BinaryAnnotation", "V1Span", "ADDRESS_KEYS", "convert_v1", "convert_all"]
 
-_U64 = (1 << 64) - 1
-_ADDRESS_KEYS = frozenset({"ca", "sa", "ma"})
+ADDRESS_KEYS = frozenset({"ca", "sa", "ma"})  # binary annotations that carry an address
 
 
 @dataclass(slots=True)
@@ -277,197 +270,8 @@ def _finish(span: ZipkinSpan) -> None:
         span.annotations = [unique[k] for k in sorted(unique)]
 
 
-# --- v1 JSON --------------------------------------------------------------------------------
-
-
-def decode_v1_json(data: bytes) -> list[ZipkinSpan]:
-    """A Zipkin v1 JSON array of spans (POST /api/v1/spans, application/json)."""
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise DecodeError(f"Zipkin v1 JSON: not JSON: {e}") from None
-    if not isinstance(doc, list):
-        raise DecodeError(f"Zipkin v1 JSON: expected an array of spans, got {json_kind(doc)}")
+def convert_all(spans: Iterable[V1Span]) -> list[ZipkinSpan]:
     out: list[ZipkinSpan] = []
-    for i, obj in enumerate(doc):
-        out += convert_v1(_json_span(obj, f"spans[{i}]"))
+    for span in spans:
+        out += convert_v1(span)
     return out
-
-
-def _want(v: object, kind: type | tuple[type, ...], what: str, path: str) -> Any:
-    if not isinstance(v, kind) or (isinstance(v, bool) and kind is not bool):
-        raise DecodeError(f"Zipkin v1 JSON: {path}: expected {what}, got {json_kind(v)}")
-    return v
-
-
-def _json_int(v: object, path: str) -> int:
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    return int(_want(v, int, "an integer", path))
-
-
-def _json_hex(v: object, max_digits: int, path: str) -> int:
-    s = _want(v, str, "a hex string", path)
-    if not 0 < len(s) <= max_digits:
-        raise DecodeError(f"Zipkin v1 JSON: {path}: {s[:40]!r} is not 1 to {max_digits} hex digits")
-    try:
-        return trace_id_from_hex(s)  # the length is checked above; this checks the digits
-    except ValueError:
-        raise DecodeError(f"Zipkin v1 JSON: {path}: {s[:40]!r} is not hexadecimal") from None
-
-
-def _or_empty(v: object) -> object:
-    return [] if v is None else v
-
-
-def _json_span(obj: object, path: str) -> V1Span:
-    o = _want(obj, dict, "a span object", path)
-    if "traceId" not in o or "id" not in o:
-        raise DecodeError(f"Zipkin v1 JSON: {path}: traceId and id are required")
-    span = V1Span(_json_hex(o["traceId"], 32, f"{path}.traceId"), _json_hex(o["id"], 16, f"{path}.id"))
-    if o.get("parentId") is not None:
-        span.parent_id = _json_hex(o["parentId"], 16, f"{path}.parentId") or None
-    if o.get("name") is not None:
-        span.name = _want(o["name"], str, "a string", f"{path}.name")
-    if o.get("timestamp") is not None:
-        span.timestamp = _json_int(o["timestamp"], f"{path}.timestamp")
-    if o.get("duration") is not None:
-        span.duration = _json_int(o["duration"], f"{path}.duration")
-    if o.get("debug") is not None:
-        span.debug = _want(o["debug"], bool, "a boolean", f"{path}.debug")
-    for i, a in enumerate(_want(_or_empty(o.get("annotations")), list, "an array", f"{path}.annotations")):
-        p = f"{path}.annotations[{i}]"
-        a = _want(a, dict, "an object", p)
-        if a.get("timestamp") is None or a.get("value") is None:
-            raise DecodeError(f"Zipkin v1 JSON: {p}: timestamp and value are required")
-        span.annotations.append(
-            V1Annotation(
-                _json_int(a["timestamp"], f"{p}.timestamp"),
-                _want(a["value"], str, "a string", f"{p}.value"),
-                _json_endpoint(a.get("endpoint"), f"{p}.endpoint"),
-            )
-        )
-    bins = _want(_or_empty(o.get("binaryAnnotations")), list, "an array", f"{path}.binaryAnnotations")
-    for i, b in enumerate(bins):
-        p = f"{path}.binaryAnnotations[{i}]"
-        b = _want(b, dict, "an object", p)
-        key = _want(b.get("key"), str, "a string", f"{p}.key")
-        endpoint = _json_endpoint(b.get("endpoint"), f"{p}.endpoint")
-        value = b.get("value")
-        if isinstance(value, bool):
-            if value and key in _ADDRESS_KEYS:
-                if endpoint is not None:
-                    span.binary_annotations.append(V1BinaryAnnotation(key, None, endpoint))
-                continue
-            text = "true" if value else "false"
-        elif isinstance(value, str):
-            text = value
-        elif isinstance(value, int):
-            text = str(value)
-        elif isinstance(value, float):
-            text = repr(value)
-        else:
-            continue  # null, or an object or array Zipkin skips as well
-        span.binary_annotations.append(V1BinaryAnnotation(key, text, endpoint))
-    return span
-
-
-def _json_endpoint(v: object, path: str) -> Endpoint | None:
-    if v is None:
-        return None
-    o = _want(v, dict, "an endpoint object", path)
-
-    def text(name: str) -> str | None:
-        x = o.get(name)
-        return _want(x, str, "a string", f"{path}.{name}") or None if x is not None else None
-
-    port = o.get("port")
-    return Endpoint(
-        text("serviceName"),
-        text("ipv4"),
-        text("ipv6"),
-        (_json_int(port, f"{path}.port") & 0xFFFF) or None if port is not None else None,
-    )
-
-
-# --- v1 Thrift ------------------------------------------------------------------------------
-
-
-def decode_v1_thrift(data: bytes) -> list[ZipkinSpan]:
-    """A binary-protocol `list<zipkincore.Span>` (POST /api/v1/spans, application/x-thrift)."""
-    from pyjaeger.codecs.jaeger_thrift import decode_zipkin_span_list
-
-    return spans_from_thrift(decode_zipkin_span_list(bytes(data)), "list<Span>")
-
-
-def spans_from_thrift(structs: Any, path: str) -> list[ZipkinSpan]:
-    """Decoded zipkincore Span structs → ZipkinSpans (for the HTTP list and emitZipkinBatch)."""
-    out: list[ZipkinSpan] = []
-    for i, s in enumerate(structs or ()):
-        out += convert_v1(_thrift_span(s, f"{path}[{i}]"))
-    return out
-
-
-def _thrift_span(s: Any, path: str) -> V1Span:
-    if s.trace_id is None or s.id is None:
-        raise DecodeError(f"{path}: trace_id and id are required")
-    span = V1Span(((s.trace_id_high or 0) & _U64) << 64 | (s.trace_id & _U64), s.id & _U64)
-    span.parent_id = (s.parent_id & _U64) or None if s.parent_id is not None else None
-    span.name = s.name or ""
-    span.timestamp = s.timestamp or 0
-    span.duration = s.duration or 0
-    span.debug = bool(s.debug)
-    for a in s.annotations or ():
-        # Zipkin drops an annotation without a time or a value rather than the span.
-        if a.timestamp and a.value is not None:
-            span.annotations.append(V1Annotation(a.timestamp, a.value, _thrift_endpoint(a.host)))
-    for b in s.binary_annotations or ():
-        if b.key is None or b.value is None:
-            continue
-        endpoint = _thrift_endpoint(b.host)
-        t, raw = b.annotation_type, b.value
-        if t == 0 and b.key in _ADDRESS_KEYS and raw == b"\x01":
-            if endpoint is not None:
-                span.binary_annotations.append(V1BinaryAnnotation(b.key, None, endpoint))
-            continue
-        text = _thrift_value(t, raw, f"{path}.binary_annotations[{b.key!r}]")
-        if text is not None:
-            span.binary_annotations.append(V1BinaryAnnotation(b.key, text, endpoint))
-    return span
-
-
-_INT_SIZES = {2: 2, 3: 4, 4: 8}  # AnnotationType I16, I32, I64 → bytes
-_DOUBLE = struct.Struct(">d")
-
-
-def _thrift_value(t: int | None, raw: bytes, path: str) -> str | None:
-    """The tag text of a binary annotation value (big-endian bytes of its type)."""
-    if t == 6:  # STRING
-        return raw.decode("utf-8", "replace")
-    if t == 0:  # BOOL: one byte
-        return "true" if raw not in (b"", b"\x00") else "false"
-    if t == 1:  # BYTES
-        return base64.b64encode(raw).decode("ascii")
-    if t in _INT_SIZES:
-        if len(raw) != _INT_SIZES[t]:
-            raise DecodeError(f"{path}: {len(raw)} bytes for an I{_INT_SIZES[t] * 8} value")
-        return str(int.from_bytes(raw, "big", signed=True))
-    if t == 5:  # DOUBLE
-        if len(raw) != 8:
-            raise DecodeError(f"{path}: {len(raw)} bytes for a DOUBLE value")
-        return repr(_DOUBLE.unpack(raw)[0])
-    return None  # an unknown or missing type: Zipkin drops the annotation
-
-
-def _thrift_endpoint(h: Any) -> Endpoint | None:
-    if h is None:
-        return None
-    ipv4 = str(ipaddress.IPv4Address(h.ipv4 & 0xFFFFFFFF)) if h.ipv4 else None
-    ipv6 = None
-    if h.ipv6 is not None and len(h.ipv6) == 16:
-        addr = ipaddress.IPv6Address(h.ipv6)
-        if addr.ipv4_mapped is not None:  # Zipkin reads a mapped address as the IPv4 one
-            ipv4 = ipv4 or str(addr.ipv4_mapped)
-        else:
-            ipv6 = addr.compressed
-    return Endpoint(h.service_name or None, ipv4, ipv6, (h.port & 0xFFFF) or None if h.port else None)

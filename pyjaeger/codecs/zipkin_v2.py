@@ -19,9 +19,8 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from google.protobuf.message import DecodeError as _ProtoDecodeError
 
-from pyjaeger.codecs.errors import DecodeError
+from pyjaeger.codecs.errors import DecodeError, parse_protobuf
 from pyjaeger.codecs.zipkin_model import KINDS, Annotation, Endpoint, ZipkinSpan
 from pyjaeger.idl.zipkin import zipkin_pb2
 from pyjaeger.json_kind import json_kind
@@ -212,11 +211,7 @@ def _json_tags(v: object) -> dict[str, str]:
 
 def decode_v2_proto(data: bytes) -> list[ZipkinSpan]:
     """Decode a `zipkin.proto3.ListOfSpans` body."""
-    msg = zipkin_pb2.ListOfSpans()
-    try:
-        msg.ParseFromString(data)
-    except _ProtoDecodeError as e:
-        raise DecodeError(f"zipkin proto3 ListOfSpans: {e}") from None
+    msg = parse_protobuf(zipkin_pb2.ListOfSpans(), data, "zipkin proto3 ListOfSpans")
     out: list[ZipkinSpan] = []
     keep = out.append
     from_bytes = int.from_bytes

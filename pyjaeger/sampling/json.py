@@ -9,17 +9,17 @@ Two shapes exist (contracts §1.4, §1.7):
 - legacy Thrift JSON (`GET /?service=` on the agent): Go's `encoding/json` over the Thrift
   structs, with `strategyType` as the integer Thrift 0.9.2 clients expect.
 
-Numbers and strings are written the way Go writes them (`1` not `1.0`, `1e-7`, `0.00001`,
-`<` as `\\u003c`), so responses are identical to Jaeger's rather than merely equivalent.
+Numbers and strings are written the way Go writes them (`gotext.json`: `1` not `1.0`, `1e-7`,
+`0.00001`, `<` as `\\u003c`), so responses are identical to Jaeger's rather than merely equivalent.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
+from pyjaeger.gotext.json import marshal
 from pyjaeger.sampling.model import (
     OperationStrategy,
     PerOperationStrategies,
@@ -209,68 +209,7 @@ def _int(value: Any, where: str) -> int:
     raise ValueError(f"{where}: expected an integer, got {value!r}")
 
 
-# --- Go-compatible JSON writing ------------------------------------------------------------------
-
-# What Go's encoding/json escapes in strings (it escapes HTML characters by default, and since
-# Go 1.22 writes \b and \f in short form); everything else passes through as UTF-8.
-_ESCAPES = {i: f"\\u{i:04x}" for i in range(0x20)}
-_ESCAPES.update(
-    {
-        ord("\b"): "\\b",
-        ord("\f"): "\\f",
-        ord("\n"): "\\n",
-        ord("\r"): "\\r",
-        ord("\t"): "\\t",
-        ord('"'): '\\"',
-        ord("\\"): "\\\\",
-        ord("<"): "\\u003c",
-        ord(">"): "\\u003e",
-        ord("&"): "\\u0026",
-        0x2028: "\\u2028",
-        0x2029: "\\u2029",
-    }
-)
-# Lone surrogates cannot be UTF-8; Go would have replaced the bytes with U+FFFD.
-_ESCAPES.update({i: "\\ufffd" for i in range(0xD800, 0xE000)})
-
-
 def _encode(value: Any, *, legacy: bool) -> str:
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{_string(k)}:{_encode(v, legacy=legacy)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(_encode(v, legacy=legacy) for v in value) + "]"
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _float_text(value, legacy=legacy)
-    raise TypeError(f"cannot encode {type(value).__name__}")
-
-
-def _string(s: str) -> str:
-    return '"' + s.translate(_ESCAPES) + '"'
-
-
-def _float_text(f: float, *, legacy: bool) -> str:
-    if not math.isfinite(f):
-        if legacy:
-            raise ValueError(f"unsupported value: {f!r} (JSON has no NaN or infinity)")
-        # jsonpb writes the proto3 JSON spellings.
-        return '"NaN"' if math.isnan(f) else ('"Infinity"' if f > 0 else '"-Infinity"')
-    # Go's encoding/json: shortest round-trip digits (as Python's repr), plain notation for
-    # 1e-6 <= |f| < 1e21, otherwise exponent notation with a one-digit negative exponent
-    # unpadded (1e-7, but 1e-10 and 1e+21).
-    text = repr(f)
-    magnitude = abs(f)
-    if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
-        # repr already uses exponent form throughout this range, padded like Go's strconv.
-        if len(text) >= 4 and text[-4] == "e" and text[-3] == "-" and text[-2] == "0":
-            text = text[:-2] + text[-1]
-        return text
-    plain = format(Decimal(text), "f")
-    if "." in plain:
-        plain = plain.rstrip("0").rstrip(".")
-    return plain
+    # Structs: keys in field order. jsonpb writes non-finite doubles as strings; encoding/json
+    # (the legacy endpoint) refuses them.
+    return marshal(value, sort_keys=False, non_finite="error" if legacy else "proto")

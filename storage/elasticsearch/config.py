@@ -7,16 +7,76 @@ Field names follow the flags (`server_urls` ⇐ `--es.server-urls`, `max_span_ag
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit, urlunsplit
 
 from pyjaeger.errors import ConfigError
-from pyjaeger.storage.elasticsearch.dbmodel import NO_TAGS_AS_FIELDS, TagsAsFields
 from pyjaeger.storage.elasticsearch.indices import IndexNames
 
-__all__ = ["ElasticsearchConfig", "TLSConfig", "HOUR_US"]
+__all__ = ["ElasticsearchConfig", "TLSConfig", "TagsAsFields", "NO_TAGS_AS_FIELDS", "HOUR_US"]
 
 HOUR_US = 3600 * 1_000_000
+
+
+@dataclass(slots=True, frozen=True)
+class TagsAsFields:
+    """Jaeger's `--es.tags-as-fields.*`: which tags are stored as object fields, not nested.
+
+    Object fields (`tag.http@method`) are what Kibana can show and filter on; nested tags are
+    what Jaeger's search queries. Jaeger searches both, so a change of this setting over time
+    keeps old documents findable.
+    """
+
+    all: bool = False  # --es.tags-as-fields.all
+    include: frozenset[str] = frozenset()  # exact keys; .include and .config-file merged
+    dot_replacement: str = "@"  # --es.tags-as-fields.dot-replacement
+    config_file: str = ""  # --es.tags-as-fields.config-file: keys read at start-up, merged into include
+
+    @property
+    def enabled(self) -> bool:
+        return self.all or bool(self.include)
+
+    def validate(self) -> None:
+        # Jaeger accepts "", and its reader then turns every key into ".k.e.y." (Go's
+        # strings.ReplaceAll with an empty old string inserts at every rune boundary).
+        if not self.dot_replacement:
+            raise ConfigError("--es.tags-as-fields.dot-replacement must not be empty")
+        if "." in self.dot_replacement:
+            raise ConfigError("--es.tags-as-fields.dot-replacement must not contain '.'")
+        self.read_config_file()  # an unreadable file is a usage error, not a failure at start-up
+
+    def read_config_file(self) -> list[str]:
+        """The lines of `config_file` (none when unset), split on "\\n" only, as Go's
+        `bufio.Scanner` does. Raises `ConfigError` naming the flag and the path."""
+        if not self.config_file:
+            return []
+        try:
+            with open(self.config_file, encoding="utf-8", newline="") as file:
+                return file.read().split("\n")
+        except (OSError, UnicodeDecodeError) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            flag = "--es.tags-as-fields.config-file"
+            raise ConfigError(f"{flag}: cannot read {self.config_file!r}: {reason}") from e
+
+    def resolved(self) -> TagsAsFields:
+        """These settings with the keys of `config_file` merged into `include`: Jaeger reads the
+        file once, when storage is built, so a later edit of the file needs a restart."""
+        if not self.config_file:
+            return self
+        return replace(self, include=self.include | self.keys_from(config_file_lines=self.read_config_file()))
+
+    @staticmethod
+    def keys_from(include: str = "", config_file_lines: Iterable[str] = ()) -> frozenset[str]:
+        """Jaeger's merge of `.config-file` (one key a line, trimmed, blanks skipped) and
+        `.include` (split on commas, entries not trimmed: "a, b" selects "a" and " b")."""
+        keys = {line.strip() for line in config_file_lines if line.strip()}
+        if include:
+            keys.update(include.split(","))
+        return frozenset(keys)
+
+
+NO_TAGS_AS_FIELDS = TagsAsFields()
 
 
 @dataclass(slots=True, frozen=True)

@@ -29,11 +29,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
 from typing import Any
 
 from pyjaeger.codecs.errors import DecodeError
-from pyjaeger.errors import ConfigError
+from pyjaeger.gotext import strconv
 from pyjaeger.model import (
     KeyValue,
     Log,
@@ -42,11 +41,11 @@ from pyjaeger.model import (
     SpanRef,
     SpanRefType,
     ValueType,
+    add_parent_ref,
 )
+from pyjaeger.storage.elasticsearch.config import NO_TAGS_AS_FIELDS, TagsAsFields
 
 __all__ = [
-    "TagsAsFields",
-    "NO_TAGS_AS_FIELDS",
     "span_to_doc",
     "process_to_doc",
     "doc_to_span",
@@ -55,65 +54,6 @@ __all__ = [
     "trace_id_text",
 ]
 
-
-@dataclass(slots=True, frozen=True)
-class TagsAsFields:
-    """Jaeger's `--es.tags-as-fields.*`: which tags are stored as object fields, not nested.
-
-    Object fields (`tag.http@method`) are what Kibana can show and filter on; nested tags are
-    what Jaeger's search queries. Jaeger searches both, so a change of this setting over time
-    keeps old documents findable.
-    """
-
-    all: bool = False  # --es.tags-as-fields.all
-    include: frozenset[str] = frozenset()  # exact keys; .include and .config-file merged
-    dot_replacement: str = "@"  # --es.tags-as-fields.dot-replacement
-    config_file: str = ""  # --es.tags-as-fields.config-file: keys read at start-up, merged into include
-
-    @property
-    def enabled(self) -> bool:
-        return self.all or bool(self.include)
-
-    def validate(self) -> None:
-        # Jaeger accepts "", and its reader then turns every key into ".k.e.y." (Go's
-        # strings.ReplaceAll with an empty old string inserts at every rune boundary).
-        if not self.dot_replacement:
-            raise ConfigError("--es.tags-as-fields.dot-replacement must not be empty")
-        if "." in self.dot_replacement:
-            raise ConfigError("--es.tags-as-fields.dot-replacement must not contain '.'")
-        self.read_config_file()  # an unreadable file is a usage error, not a failure at start-up
-
-    def read_config_file(self) -> list[str]:
-        """The lines of `config_file` (none when unset), split on "\\n" only, as Go's
-        `bufio.Scanner` does. Raises `ConfigError` naming the flag and the path."""
-        if not self.config_file:
-            return []
-        try:
-            with open(self.config_file, encoding="utf-8", newline="") as file:
-                return file.read().split("\n")
-        except (OSError, UnicodeDecodeError) as e:
-            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-            flag = "--es.tags-as-fields.config-file"
-            raise ConfigError(f"{flag}: cannot read {self.config_file!r}: {reason}") from e
-
-    def resolved(self) -> TagsAsFields:
-        """These settings with the keys of `config_file` merged into `include`: Jaeger reads the
-        file once, when storage is built, so a later edit of the file needs a restart."""
-        if not self.config_file:
-            return self
-        return replace(self, include=self.include | self.keys_from(config_file_lines=self.read_config_file()))
-
-    @staticmethod
-    def keys_from(include: str = "", config_file_lines: Iterable[str] = ()) -> frozenset[str]:
-        """Jaeger's merge of `.config-file` (one key a line, trimmed, blanks skipped) and
-        `.include` (split on commas, entries not trimmed: "a, b" selects "a" and " b")."""
-        keys = {line.strip() for line in config_file_lines if line.strip()}
-        if include:
-            keys.update(include.split(","))
-        return frozenset(keys)
-
-
-NO_TAGS_AS_FIELDS = TagsAsFields()
 
 # Indexed by ValueType: the lower-cased api_v2 enum names Jaeger writes in `type`.
 _TYPE_NAMES = ("string", "bool", "int64", "float64", "binary")
@@ -262,11 +202,10 @@ def doc_to_span(doc: Mapping[str, Any], *, dot_replacement: str = "@") -> Span:
     refs = [_ref(r, i) for i, r in enumerate(_list(doc.get("references"), "references"))]
     parent = doc.get("parentSpanID")
     if parent:
-        # Early Jaeger 1.x (whose model still had ParentSpanID) wrote the parent here; Jaeger's
-        # MaybeAddParentSpanID adds it as a leading CHILD_OF unless some reference names it.
+        # Early Jaeger 1.x (whose model still had ParentSpanID) wrote the parent here.
         parent_id = _span_id(parent, "parentSpanID")
-        if parent_id and not any(r.span_id == parent_id and r.trace_id == trace_id for r in refs):
-            refs.insert(0, SpanRef(SpanRefType.CHILD_OF, trace_id, parent_id))
+        if parent_id:
+            add_parent_ref(refs, trace_id, parent_id)
     process = doc.get("process")
     if process is None:
         process = {}
@@ -387,7 +326,7 @@ def _field_tag(key: str, v: Any) -> KeyValue:
         return KeyValue(key, ValueType.FLOAT64, v)
     if isinstance(v, str):
         return KeyValue(key, ValueType.STRING, v)
-    return KeyValue(key, ValueType.STRING, f"invalid tag type in {_go_text(v)}")
+    return KeyValue(key, ValueType.STRING, f"invalid tag type in {strconv.format_value(v)}")
 
 
 def _kv(value: Any, where: str, i: int) -> KeyValue:
@@ -422,82 +361,12 @@ def _kv(value: Any, where: str, i: int) -> KeyValue:
             return KeyValue(key, ValueType.FLOAT64, float(v))
     elif t == "bool":
         return KeyValue(key, ValueType.BOOL, v)
-    return KeyValue(key, ValueType.STRING, f"invalid {t} type in {_go_text(v)}")
-
-
-# Strict equivalents of Go's strconv/hex parsers: Python's int()/float()/bytes.fromhex() accept
-# whitespace, underscores and non-ASCII digits, which Jaeger's reader would reject.
-_INT_RE = re.compile(r"[+-]?[0-9]+\Z")
-_FLOAT_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
-_HEX_FLOAT_RE = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?[0-9]+\Z")
-_FLOAT_SPECIAL = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "nan": math.nan}
-_FLOAT_SPECIAL.update({"infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf})
-_BOOLS = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True}
-_BOOLS.update({"0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False})
-_HEX_RE = re.compile(r"(?:[0-9a-fA-F]{2})*\Z")
-
-
-def _syntax(fn: str, s: str) -> ValueError:
-    return ValueError(f'strconv.{fn}: parsing "{s}": invalid syntax')
-
-
-def _parse_bool(s: str) -> bool:
-    try:
-        return _BOOLS[s]
-    except KeyError:
-        raise _syntax("ParseBool", s) from None
-
-
-def _parse_int(s: str) -> int:
-    if not _INT_RE.match(s):
-        raise _syntax("ParseInt", s)
-    n = int(s)
-    if not _INT64_MIN <= n <= _INT64_MAX:
-        raise ValueError(f'strconv.ParseInt: parsing "{s}": value out of range')
-    return n
-
-
-def _parse_float(s: str) -> float:
-    special = _FLOAT_SPECIAL.get(s.lower())
-    if special is not None:
-        return special
-    if _FLOAT_RE.match(s):
-        f = float(s)
-    elif _HEX_FLOAT_RE.match(s):
-        f = float.fromhex(s)
-    else:
-        raise _syntax("ParseFloat", s)
-    if math.isinf(f):
-        raise ValueError(f'strconv.ParseFloat: parsing "{s}": value out of range')
-    return f
-
-
-def _parse_hex(s: str) -> bytes:
-    if len(s) % 2:
-        raise ValueError("encoding/hex: odd length hex string")
-    if not _HEX_RE.match(s):
-        raise ValueError("encoding/hex: invalid byte in hex string")
-    return bytes.fromhex(s)
+    return KeyValue(key, ValueType.STRING, f"invalid {t} type in {strconv.format_value(v)}")
 
 
 _PARSERS: dict[str, tuple[ValueType, Any]] = {
-    "bool": (ValueType.BOOL, _parse_bool),
-    "int64": (ValueType.INT64, _parse_int),
-    "float64": (ValueType.FLOAT64, _parse_float),
-    "binary": (ValueType.BINARY, _parse_hex),
+    "bool": (ValueType.BOOL, strconv.parse_bool),
+    "int64": (ValueType.INT64, strconv.parse_int),
+    "float64": (ValueType.FLOAT64, strconv.parse_float),
+    "binary": (ValueType.BINARY, strconv.decode_hex),
 }
-
-
-def _go_text(v: Any) -> str:
-    """Roughly Go's `%+v` of a decoded JSON value, for the texts of unusable tag values."""
-    if v is None:
-        return "<nil>"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e21:
-        return str(int(v))
-    if isinstance(v, list):
-        return "[" + " ".join(_go_text(x) for x in v) + "]"
-    if isinstance(v, Mapping):
-        return "map[" + " ".join(f"{k}:{_go_text(v[k])}" for k in sorted(v)) + "]"
-    return str(v)

@@ -1,12 +1,9 @@
 """The span and dependency reader, querying Jaeger's indices as Jaeger's v1 reader does.
 
 Differences from Jaeger, each for the storage contract (`storage.base`):
-- tag values are matched exactly (`term` queries, no regexp), and times to the µs (a `startTime`
-  range beside Jaeger's `startTimeMillis` one);
-- numbers are stored typed (Jaeger ≥ 1.69), and the keyword Elasticsearch indexes for a float is
-  the JSON text the writer sent, not Jaeger's `AsString` (`%.10g`). A tag condition whose value
-  reads as a number therefore only asks Elasticsearch for the key, and the spans found are checked
-  here against `KeyValue.as_string` (at most `_SCAN_LIMIT` spans, newest first);
+- the search bodies (`queries`) match tags and times exactly; a tag condition whose value reads
+  as a number only asks Elasticsearch for the key, and the spans found are checked here
+  (`storage.matching`, at most `_SCAN_LIMIT` spans, newest first);
 - `num_traces` <= 0 means no limit: the terms aggregation then takes `max_doc_count` traces;
 - dependencies: links stored by an external job (`jaeger-dependencies-*`) when the window has
   any, else links computed from the spans of at most `_DEPENDENCY_TRACES` traces of the window.
@@ -29,9 +26,11 @@ from pyjaeger.codecs.errors import DecodeError
 from pyjaeger.model import DependencyLink, Span, Trace
 from pyjaeger.storage.base import DependencyReader, Operation, SpanReader, StorageError, TraceQuery
 from pyjaeger.storage.elasticsearch.config import HOUR_US, ElasticsearchConfig
-from pyjaeger.storage.elasticsearch.dbmodel import doc_to_span, trace_id_text
+from pyjaeger.storage.elasticsearch.dbmodel import doc_to_span
 from pyjaeger.storage.elasticsearch.indices import DEPENDENCIES, SERVICE, SPAN, index_base
+from pyjaeger.storage.elasticsearch.queries import NEWEST_FIRST, conditions, trace_body
 from pyjaeger.storage.links import LinkCounts, count_links, to_links
+from pyjaeger.storage.matching import span_matches
 
 __all__ = ["ElasticsearchReader"]
 
@@ -39,9 +38,7 @@ _SCAN_LIMIT = 100_000  # spans checked here when a numeric tag value is searched
 _DEPENDENCY_TRACES = 10_000  # traces whose spans dependencies are computed from
 _MSEARCH_CHUNK = 200  # traces per _msearch request
 _MAX_LISTED_INDICES = 60  # past this, a wildcard replaces the list of dated indices
-_SPAN_SORT = [{"startTime": "asc"}, {"spanID": "asc"}, {"duration": "asc"}]
 _ALIAS_LOOKBACK_US = 50 * 365 * 24 * HOUR_US  # Jaeger's dawnOfTimeSpanAge
-_ALIAS_MARGIN_US = 24 * HOUR_US  # around a whole-trace read's window, with aliases
 
 
 _READ_RETRIES = 4  # of a read that met a transient failure (a shard starting, 429, no connection)
@@ -60,42 +57,6 @@ def _transient(e: Exception) -> bool:
 
 def _now_us() -> int:
     return time.time_ns() // 1000
-
-
-def _trace_id_forms(trace_id: int) -> list[str]:
-    """Every text a writer may have stored: 32 digits (Jaeger v2), 16 (v1 for 64-bit ids) and
-    zero-trimmed (Jaeger < 1.16)."""
-    forms = {trace_id_text(trace_id, pad=True), trace_id_text(trace_id), f"{trace_id:x}"}
-    return sorted(forms)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _span_matches(span: Span, q: TraceQuery) -> bool:
-    """Every condition of the query on this one span (the contract's definition)."""
-    if q.service_name and span.process.service_name != q.service_name:
-        return False
-    if q.operation_name and span.operation_name != q.operation_name:
-        return False
-    if q.duration_min is not None and span.duration < q.duration_min:
-        return False
-    if q.duration_max is not None and span.duration > q.duration_max:
-        return False
-    if q.start_time_min is not None and span.start_time < q.start_time_min:
-        return False
-    if q.start_time_max is not None and span.start_time > q.start_time_max:
-        return False
-    for key, value in q.tags.items():
-        kvs = [*span.tags, *span.process.tags, *(f for log in span.logs for f in log.fields)]
-        if not any(kv.key == key and kv.as_string() == value for kv in kvs):
-            return False
-    return True
 
 
 class ElasticsearchReader(SpanReader, DependencyReader):
@@ -244,14 +205,14 @@ class ElasticsearchReader(SpanReader, DependencyReader):
             searches: list[dict[str, Any]] = []
             for tid in chunk:
                 searches.append({"index": index, "ignore_unavailable": True})
-                searches.append(self._trace_body(tid, size, bounds))
+                searches.append(trace_body(tid, size, bounds))
             responses = await self._msearch(searches)
             for tid, result in zip(chunk, responses, strict=True):
                 hits = result["hits"]["hits"]
                 spans = self._spans(hits)
                 while len(hits) == size:
                     page = await self._search(
-                        index, **self._trace_body(tid, size, bounds), search_after=hits[-1]["sort"]
+                        index, **trace_body(tid, size, bounds), search_after=hits[-1]["sort"]
                     )
                     hits = page["hits"]["hits"]
                     spans.extend(self._spans(hits))
@@ -259,16 +220,6 @@ class ElasticsearchReader(SpanReader, DependencyReader):
                 if spans:
                     found[tid] = spans
         return {tid: Trace(spans) for tid, spans in found.items()}
-
-    @staticmethod
-    def _trace_body(trace_id: int, size: int, bounds: tuple[int, int] | None) -> dict[str, Any]:
-        query: dict[str, Any] = {"terms": {"traceID": _trace_id_forms(trace_id)}}
-        if bounds is not None:
-            start_ms = (bounds[0] - _ALIAS_MARGIN_US) // 1000
-            end_ms = -(-(bounds[1] + _ALIAS_MARGIN_US) // 1000)
-            millis = {"range": {"startTimeMillis": {"gte": start_ms, "lte": end_ms}}}
-            query = {"bool": {"must": [query, millis]}}
-        return {"query": query, "size": size, "sort": _SPAN_SORT}
 
     async def find_trace_ids(self, query: TraceQuery) -> list[int]:
         """Newest first by the latest matching span's start time (Jaeger's `max(startTime)`)."""
@@ -280,46 +231,11 @@ class ElasticsearchReader(SpanReader, DependencyReader):
         if start > end:
             return []
         index = self._span_indices(start, end)
-        must, exact = self._conditions(query, start, end)
+        must, exact = conditions(query, start, end, self._config.tags_as_fields.dot_replacement)
         limit = query.num_traces if query.num_traces > 0 else self._config.max_doc_count
         if exact:
             return await self._ids_by_aggregation(index, must, limit)
         return await self._ids_by_scan(index, must, query, limit)
-
-    def _conditions(self, q: TraceQuery, start: int, end: int) -> tuple[list[dict[str, Any]], bool]:
-        """The bool `must` list, and whether it is exact (no condition left to check here)."""
-        must: list[dict[str, Any]] = [
-            {"range": {"startTimeMillis": {"gte": start // 1000, "lte": -(-end // 1000)}}},
-            {"range": {"startTime": {"gte": start, "lte": end}}},
-        ]
-        if q.duration_min is not None or q.duration_max is not None:
-            duration: dict[str, int] = {}
-            if q.duration_min is not None:
-                duration["gte"] = q.duration_min
-            if q.duration_max is not None:
-                duration["lte"] = q.duration_max
-            must.append({"range": {"duration": duration}})
-        if q.service_name:
-            must.append({"term": {"process.serviceName": q.service_name}})
-        if q.operation_name:
-            must.append({"term": {"operationName": q.operation_name}})
-        exact = True
-        rep = self._config.tags_as_fields.dot_replacement
-        for key, value in q.tags.items():
-            numeric = _is_number(value)
-            exact = exact and not numeric
-            field = key.replace(".", rep)
-            should: list[dict[str, Any]] = []
-            for obj in ("tag", "process.tag"):
-                name = f"{obj}.{field}"
-                should.append({"exists": {"field": name}} if numeric else {"term": {name: value}})
-            for path in ("tags", "process.tags", "logs.fields"):
-                inner: list[dict[str, Any]] = [{"term": {f"{path}.key": key}}]
-                if not numeric:
-                    inner.append({"term": {f"{path}.value": value}})
-                should.append({"nested": {"path": path, "query": {"bool": {"must": inner}}}})
-            must.append({"bool": {"should": should, "minimum_should_match": 1}})
-        return must, exact
 
     async def _ids_by_aggregation(self, index: str, must: list[dict[str, Any]], limit: int) -> list[int]:
         resp = await self._search(
@@ -345,17 +261,18 @@ class ElasticsearchReader(SpanReader, DependencyReader):
         self, index: str, must: list[dict[str, Any]], query: TraceQuery, limit: int
     ) -> list[int]:
         size = self._config.max_doc_count
-        sort = [{"startTime": "desc"}, {"spanID": "desc"}, {"duration": "desc"}]
         ids: dict[int, None] = {}
         scanned = 0
         search_after: list[Any] | None = None
         while scanned < _SCAN_LIMIT:
             extra: dict[str, Any] = {} if search_after is None else {"search_after": search_after}
-            resp = await self._search(index, size=size, query={"bool": {"must": must}}, sort=sort, **extra)
+            resp = await self._search(
+                index, size=size, query={"bool": {"must": must}}, sort=NEWEST_FIRST, **extra
+            )
             hits = resp["hits"]["hits"]
             scanned += len(hits)
             for span in self._spans(hits):
-                if span.trace_id not in ids and _span_matches(span, query):
+                if span.trace_id not in ids and span_matches(span, query):
                     ids[span.trace_id] = None
                     if len(ids) >= limit:
                         return list(ids)

@@ -22,7 +22,7 @@ import marshal
 import sys
 from typing import Any
 
-from pyjaeger.model import KeyValue, Log, Process, Span, SpanRef, SpanRefType, ValueType, value_as_string
+from pyjaeger.model import KeyValue, Log, Process, Span, SpanRef, SpanRefType, ValueType, parent_position
 
 __all__ = [
     "Packed",
@@ -37,7 +37,6 @@ __all__ = [
     "DURATION",
     "PROCESS",
     "BLOB",
-    "as_string",
     "parent_span_id",
 ]
 
@@ -48,7 +47,6 @@ PackedProcess = tuple[str, PackedTags]
 TRACE_ID, SPAN_ID, OPERATION, FLAGS, START, DURATION, PROCESS, BLOB = range(8)
 
 _INTERN_LIMIT = 10_000  # distinct processes remembered for sharing; the cache restarts past it
-_CHILD_OF = int(SpanRefType.CHILD_OF)
 _MARSHAL_VERSION = 4
 _intern = sys.intern
 _dumps = marshal.dumps
@@ -145,20 +143,8 @@ def unpack_spans(packed: list[Packed]) -> list[Span]:
     return out
 
 
-def as_string(value_type: int, value: Any) -> str:
-    """The value as Jaeger's `AsString` renders it (what tag search compares against)."""
-    return value if value_type == 0 else value_as_string(value_type, value)
-
-
 def parent_span_id(p: Packed) -> int:
-    """Jaeger's rule: the first same-trace CHILD_OF reference, else the first same-trace one."""
-    trace_id = p[TRACE_ID]
-    follows = 0
-    for ref_type, tid, sid in unpack_details(p)[2]:
-        if tid != trace_id:
-            continue
-        if ref_type == _CHILD_OF:
-            return sid  # type: ignore[no-any-return]
-        if not follows:
-            follows = sid
-    return follows
+    """The parent by Jaeger's rule (`model.parent_position`), 0 for a root span."""
+    refs = unpack_details(p)[2]
+    at = parent_position(p[TRACE_ID], refs)
+    return refs[at][2] if at >= 0 else 0

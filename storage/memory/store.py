@@ -15,11 +15,11 @@ from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from pyjaeger.model import DependencyLink, Span, Trace
 from pyjaeger.storage.base import DependencyReader, Operation, SpanReader, SpanWriter, TraceQuery
 from pyjaeger.storage.links import count_link_nodes, to_links
+from pyjaeger.storage.matching import has_tag, within
 from pyjaeger.storage.memory.packed import (
     DURATION,
     OPERATION,
@@ -28,7 +28,6 @@ from pyjaeger.storage.memory.packed import (
     START,
     Packed,
     Packer,
-    as_string,
     parent_span_id,
     unpack_details,
     unpack_spans,
@@ -138,38 +137,14 @@ class _ServiceIndex:
                     yield t, seq
 
 
-def _has_tag(p: Packed, details: tuple[Any, ...], key: str, value: str) -> bool:
-    for k, t, v in details[0]:
-        if k == key and as_string(t, v) == value:
-            return True
-    for k, t, v in p[PROCESS][1]:
-        if k == key and as_string(t, v) == value:
-            return True
-    for _, fields in details[1]:
-        for k, t, v in fields:
-            if k == key and as_string(t, v) == value:
-                return True
-    return False
-
-
 def _span_matches(p: Packed, q: TraceQuery, tags: Sequence[tuple[str, str]]) -> bool:
-    if q.service_name and p[PROCESS][0] != q.service_name:
-        return False
-    if q.operation_name and p[OPERATION] != q.operation_name:
-        return False
-    duration, start = p[DURATION], p[START]
-    if q.duration_min is not None and duration < q.duration_min:
-        return False
-    if q.duration_max is not None and duration > q.duration_max:
-        return False
-    if q.start_time_min is not None and start < q.start_time_min:
-        return False
-    if q.start_time_max is not None and start > q.start_time_max:
+    if not within(q, p[PROCESS][0], p[OPERATION], p[START], p[DURATION]):
         return False
     if not tags:
         return True
     details = unpack_details(p)  # only now: the blob costs a decode
-    return all(_has_tag(p, details, key, value) for key, value in tags)
+    tag_lists = (details[0], p[PROCESS][1])
+    return all(has_tag(key, value, tag_lists, details[1]) for key, value in tags)
 
 
 class MemoryStore(SpanWriter, SpanReader, DependencyReader):

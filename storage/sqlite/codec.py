@@ -28,7 +28,8 @@ from collections.abc import Iterable, Sequence
 from hashlib import blake2b
 from typing import Any
 
-from pyjaeger.model import KeyValue, Log, Process, Span, SpanRef, SpanRefType, ValueType, value_as_string
+from pyjaeger.model import KeyValue, Log, Process, Span, SpanRef, SpanRefType, ValueType, parent_position
+from pyjaeger.storage.matching import as_string, has_tag
 
 __all__ = [
     "FORMAT_V1",
@@ -48,7 +49,6 @@ __all__ = [
 FORMAT_V1 = 1
 _V1 = bytes([FORMAT_V1])
 _MARSHAL_VERSION = 4
-_CHILD_OF = int(SpanRefType.CHILD_OF)
 _VALUE_TYPES = tuple(ValueType)
 _REF_TYPES = tuple(SpanRefType)
 _REF_NUMBER = {t: int(t) for t in SpanRefType}
@@ -128,10 +128,6 @@ def decode_span(row: Sequence[Any], processes: dict[tuple[str, bytes], Process] 
     )
 
 
-def _as_string(value_type: int, value: Any) -> str:
-    return value if value_type == 0 else value_as_string(value_type, value)
-
-
 def tag_hash(key: str, value: str) -> int:
     """The index key of a tag: a signed 64-bit int, as SQLite stores integers."""
     digest = blake2b(f"{key}\0{value}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
@@ -150,36 +146,21 @@ class TagHasher:
             h = cache.get(tag)
             if h is None:
                 try:
-                    h = cache[tag] = tag_hash(tag[0], _as_string(tag[1], tag[2]))
+                    h = cache[tag] = tag_hash(tag[0], as_string(tag[1], tag[2]))
                 except TypeError:  # an unhashable value (never from codecs): skip the cache
-                    h = tag_hash(tag[0], _as_string(tag[1], tag[2]))
+                    h = tag_hash(tag[0], as_string(tag[1], tag[2]))
                 if len(cache) > _HASH_CACHE_LIMIT:
                     cache.clear()
             out.add(h)
 
 
 def blob_has_tag(details: Details, key: str, value: str) -> bool:
-    """Jaeger's tag match: a span tag, process tag or log field with this key and string form."""
-    for tags in (details[3], _loads(details[2])):
-        for k, t, v in tags:
-            if k == key and _as_string(t, v) == value:
-                return True
-    for _, fields in details[4]:
-        for k, t, v in fields:
-            if k == key and _as_string(t, v) == value:
-                return True
-    return False
+    """The tag condition (`storage.matching.has_tag`) on a decoded blob."""
+    return has_tag(key, value, (details[3], _loads(details[2])), details[4])
 
 
 def blob_parent_and_id(trace_id: int, details: Details) -> tuple[int, int]:
-    """(span id, parent span id or 0) by Jaeger's rule: the first same-trace CHILD_OF
-    reference, else the first same-trace one."""
-    follows = 0
-    for ref_type, tid, sid in details[5]:
-        if tid != trace_id:
-            continue
-        if ref_type == _CHILD_OF:
-            return details[0], sid
-        if not follows:
-            follows = sid
-    return details[0], follows
+    """(span id, parent span id or 0) by Jaeger's rule (`model.parent_position`)."""
+    refs = details[5]
+    at = parent_position(trace_id, refs)
+    return details[0], refs[at][2] if at >= 0 else 0

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import orjson
 
-from pyjaeger.config import Config, SamplingConfig
+from pyjaeger.cmd.config import Config
+from pyjaeger.sampling.config import SamplingConfig
 
 STRATEGIES = {
     "default_strategy": {"type": "probabilistic", "param": 0.5},

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 from prometheus_client import CollectorRegistry
 
-from pyjaeger.app import App
-from pyjaeger.config import Config, ReporterConfig
+from pyjaeger.agent.config import ReporterConfig
+from pyjaeger.cmd.app import App
+from pyjaeger.cmd.config import Config
 
 
 def request_counts(registry: CollectorRegistry) -> dict[tuple[str, str, str, str], float]:

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from pyjaeger.app import App
-from pyjaeger.codecs.jaeger_thrift import decode_agent_message
-from pyjaeger.config import AgentConfig, Config, ReporterConfig, UDPServerConfig
+from pyjaeger.agent.config import AgentConfig, ReporterConfig, UDPServerConfig
+from pyjaeger.cmd.app import App
+from pyjaeger.cmd.config import Config
+from pyjaeger.codecs.agent_thrift import decode_agent_message
 from pyjaeger.hostport import HostPort
 
 CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"

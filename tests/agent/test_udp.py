@@ -10,10 +10,10 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from pyjaeger.agent.config import UDPServerConfig
 from pyjaeger.agent.udp import SinkFull, UDPServer
-from pyjaeger.app import App
-from pyjaeger.codecs.jaeger_thrift import decode_agent_message
-from pyjaeger.config import UDPServerConfig
+from pyjaeger.cmd.app import App
+from pyjaeger.codecs.agent_thrift import decode_agent_message
 from pyjaeger.hostport import HostPort
 from pyjaeger.metrics import UDPServerMetrics
 

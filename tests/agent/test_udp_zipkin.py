@@ -10,8 +10,8 @@ from thrift.protocol.TBinaryProtocol import TBinaryProtocol
 from thrift.protocol.TCompactProtocol import TCompactProtocol
 from thrift.transport.TTransport import TMemoryBuffer
 
+from pyjaeger.agent.config import UDPServerConfig
 from pyjaeger.agent.udp import UDPServer
-from pyjaeger.config import UDPServerConfig
 from pyjaeger.hostport import HostPort
 from pyjaeger.idl.gen_thrift.agent import Agent as _agent
 from pyjaeger.idl.gen_thrift.zipkincore import ttypes as _zipkincore

@@ -12,10 +12,10 @@ from thrift.protocol.TCompactProtocol import TCompactProtocol
 from thrift.Thrift import TType
 from thrift.transport.TTransport import TMemoryBuffer
 
-from pyjaeger.codecs import jaeger_thrift
+from pyjaeger.codecs import jaeger_thrift, thrift_wire
+from pyjaeger.codecs.agent_thrift import decode_agent_message
 from pyjaeger.codecs.errors import DecodeError
 from pyjaeger.codecs.jaeger_thrift import (
-    decode_agent_message,
     decode_batch,
     encode_agent_message,
     encode_batch,
@@ -138,9 +138,9 @@ def test_envelope_and_bare_batch_are_not_interchangeable() -> None:
 
 def test_uses_the_c_extension_and_light_classes() -> None:
     # Without them ingest is several times slower: make a broken install fail loudly here.
-    assert jaeger_thrift.ACCELERATED
+    assert thrift_wire.ACCELERATED
     batch_cls = jaeger_thrift._J.Batch
-    assert jaeger_thrift._SPECS[batch_cls][0] is not batch_cls
+    assert thrift_wire._use_light and thrift_wire._light_spec(batch_cls)[0] is not batch_cls
 
 
 # ---- round trips ------------------------------------------------------------------------------
@@ -429,7 +429,7 @@ def test_pure_python_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the C extension the codec still works, through the generated Python code."""
     expected = {name: decode_capture(name) for name in ALL}
     spans = sample_spans()
-    monkeypatch.setattr(jaeger_thrift, "_fast", None)
+    monkeypatch.setattr(thrift_wire, "_fast", None)
     for name, by_op in expected.items():
         assert decode_capture(name) == by_op
     assert ENCODERS["compact"](spans) == ENCODERS["binary"](spans) == ENCODERS["batch"](spans) == spans

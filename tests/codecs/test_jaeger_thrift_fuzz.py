@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from pyjaeger.codecs import jaeger_thrift
+from pyjaeger.codecs import thrift_wire
+from pyjaeger.codecs.agent_thrift import decode_agent_message
 from pyjaeger.codecs.errors import DecodeError
 from pyjaeger.codecs.jaeger_thrift import (
-    decode_agent_message,
     decode_batch,
     encode_agent_message,
     encode_batch,
@@ -170,7 +170,7 @@ def test_mutations_decode_or_raise_decode_error(
 
 
 def test_pure_python_path_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jaeger_thrift, "_fast", None)
+    monkeypatch.setattr(thrift_wire, "_fast", None)
     done, _ = run(decode_agent_message, MESSAGE_SEEDS, PURE_MUTATIONS)
     assert done >= 50
     done, _ = run(decode_batch, BATCH_SEEDS, PURE_MUTATIONS)

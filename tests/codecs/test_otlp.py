@@ -10,13 +10,9 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from pyjaeger.codecs.errors import DecodeError
-from pyjaeger.codecs.otlp import (
-    DecodeResult,
-    decode_export_request,
-    encode_export_request,
-    encode_export_response,
-    render_json_value,
-)
+from pyjaeger.codecs.otel_translate import DecodeResult, render_json_value
+from pyjaeger.codecs.otlp import decode_export_request, encode_export_response
+from pyjaeger.codecs.otlp_encode import encode_export_request
 from pyjaeger.model import (
     KeyValue,
     Log,

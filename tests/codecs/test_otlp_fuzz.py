@@ -22,7 +22,8 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from pyjaeger.codecs.errors import DecodeError
-from pyjaeger.codecs.otlp import DecodeResult, decode_export_request
+from pyjaeger.codecs.otel_translate import DecodeResult
+from pyjaeger.codecs.otlp import decode_export_request
 from pyjaeger.codecs.otlp_json import decode_export_json
 from pyjaeger.model import MAX_SPAN_ID, MAX_TRACE_ID, Span
 

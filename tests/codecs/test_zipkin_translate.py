@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pyjaeger.codecs.otlp import NO_SERVICE_NAME
+from pyjaeger.codecs.otel_translate import NO_SERVICE_NAME
 from pyjaeger.codecs.zipkin_model import Annotation, Endpoint, ZipkinSpan
 from pyjaeger.codecs.zipkin_translate import zipkin_to_spans
 from pyjaeger.codecs.zipkin_v2 import decode_v2_json, decode_v2_proto

@@ -13,10 +13,11 @@ from thrift.protocol.TCompactProtocol import TCompactProtocol
 from thrift.Thrift import TType
 from thrift.transport.TTransport import TMemoryBuffer
 
+from pyjaeger.codecs.agent_thrift import decode_agent_datagram, decode_agent_message
 from pyjaeger.codecs.errors import DecodeError
-from pyjaeger.codecs.jaeger_thrift import decode_agent_datagram, decode_agent_message
 from pyjaeger.codecs.zipkin_model import Annotation, Endpoint, ZipkinSpan
-from pyjaeger.codecs.zipkin_v1 import decode_v1_json, decode_v1_thrift
+from pyjaeger.codecs.zipkin_v1_json import decode_v1_json
+from pyjaeger.codecs.zipkin_v1_thrift import decode_v1_thrift
 from pyjaeger.idl.gen_thrift.zipkincore import ttypes as _zipkincore
 
 CAPTURES = Path(__file__).parent.parent / "fixtures" / "captures"

@@ -12,7 +12,7 @@ import httpx
 import orjson
 import pytest
 
-from pyjaeger.app import App
+from pyjaeger.cmd.app import App
 from pyjaeger.codecs.jaeger_thrift import decode_batch
 from pyjaeger.collector.grpc_api_v2 import COLLECTOR_SERVICE
 

@@ -12,7 +12,7 @@ import grpc
 import httpx
 import pytest
 
-from pyjaeger.app import App
+from pyjaeger.cmd.app import App
 from pyjaeger.collector.otlp_grpc import SERVICE_NAME
 
 CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"

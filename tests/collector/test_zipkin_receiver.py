@@ -16,7 +16,7 @@ from thrift.protocol.TBinaryProtocol import TBinaryProtocol
 from thrift.Thrift import TType
 from thrift.transport.TTransport import TMemoryBuffer
 
-from pyjaeger.app import App
+from pyjaeger.cmd.app import App
 from pyjaeger.collector.zipkin_http import cors_origins
 from pyjaeger.hostport import HostPort
 from pyjaeger.idl.gen_thrift.zipkincore import ttypes as zc

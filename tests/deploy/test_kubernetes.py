@@ -6,8 +6,8 @@ in a venv; both cached under .cache/). If they cannot be built the tests fail: a
 look like a passing one.
 
 The wiring checks read each pyjaeger container the way pyjaeger itself would: its args go through
-`pyjaeger.cli.build_parser()`, its env through `pyjaeger.flags.build_config`, and the ports, probes and
-annotations are compared with the Config that results. They return lists of problems, so the
+`pyjaeger.cmd.cli.build_parser()`, its env through `pyjaeger.cmd.flags.build_config`, and the ports,
+probes and annotations are compared with the Config that results. They return lists of problems, so the
 mutation tests below can show that each check catches the breakage it is for.
 """
 
@@ -29,9 +29,10 @@ import pytest
 import yaml
 
 import pyjaeger
-from pyjaeger.cli import build_parser
-from pyjaeger.config import Config, ConfigError
-from pyjaeger.flags import COMMANDS, build_config
+from pyjaeger.cmd.cli import build_parser
+from pyjaeger.cmd.config import Config
+from pyjaeger.cmd.flags import COMMANDS, build_config
+from pyjaeger.errors import ConfigError
 from pyjaeger.sampling.strategies_file import StrategiesError, parse_strategies
 
 REPO = Path(__file__).resolve().parents[2]

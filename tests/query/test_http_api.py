@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pyjaeger.app import App
+from pyjaeger.cmd.app import App
 
 T0 = 1_700_000_000_000_000  # µs
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
-from pyjaeger.app import App
+from pyjaeger.cmd.app import App
 from pyjaeger.http_metrics import UNMATCHED, instrument, route_templates
 from pyjaeger.metrics import HttpServerMetrics
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 
-from pyjaeger.config import Config, StorageConfig
+from pyjaeger.cmd.config import Config
+from pyjaeger.storage.config import StorageConfig
 from pyjaeger.storage.elasticsearch.config import HOUR_US, ElasticsearchConfig
 
 CAPTURES = Path(__file__).resolve().parents[2] / "fixtures" / "captures"

@@ -18,10 +18,10 @@ import orjson
 import pytest
 
 from pyjaeger.codecs.errors import DecodeError
-from pyjaeger.config import ConfigError
+from pyjaeger.errors import ConfigError
 from pyjaeger.model import KeyValue, Log, Process, Span, SpanRef, SpanRefType, ValueType
+from pyjaeger.storage.elasticsearch.config import TagsAsFields
 from pyjaeger.storage.elasticsearch.dbmodel import (
-    TagsAsFields,
     doc_to_span,
     process_to_doc,
     service_doc,

@@ -321,6 +321,6 @@ def test_cli_usage_errors(args: list[str], env: dict[str, str], message: str) ->
 )
 def test_es_nodes_entries(node: str, url: str) -> None:
     """Spark's ES_NODES entries may leave out the scheme and the port (9200)."""
-    from pyjaeger.es_dependencies_cli import _node_url
+    from pyjaeger.cmd.es_dependencies import _node_url
 
     assert _node_url(node) == url

@@ -166,7 +166,7 @@ def test_cli_against_real_node(elasticsearch: Any) -> None:
         assert again.stdout.strip() == "no indices to delete"
 
         # the options also come from Jaeger's env vars; 0 days deletes today's indices too
-        from pyjaeger.cli import main
+        from pyjaeger.cmd.cli import main
 
         assert main(["es-index-cleaner", "0", url], environ={"INDEX_PREFIX": prefix}) == 0
         assert set(client.indices.get(index=f"{prefix}-jaeger-*,{other}-jaeger-*").body) == {kept[-1]}

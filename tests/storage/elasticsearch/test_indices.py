@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from pyjaeger.config import ConfigError
+from pyjaeger.errors import ConfigError
 from pyjaeger.storage.elasticsearch.indices import (
     DAILY,
     DateLayout,

@@ -28,9 +28,10 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 from prometheus_client import CollectorRegistry
 
-from pyjaeger.app import App
-from pyjaeger.config import Config, StorageConfig
+from pyjaeger.cmd.app import App
+from pyjaeger.cmd.config import Config
 from pyjaeger.storage.base import StorageError
+from pyjaeger.storage.config import StorageConfig
 from pyjaeger.storage.elasticsearch.config import ElasticsearchConfig
 from pyjaeger.storage.elasticsearch.store import ElasticsearchStore
 

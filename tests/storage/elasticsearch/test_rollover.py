@@ -460,7 +460,7 @@ def test_cli_bad_input_is_a_usage_error(args: list[str], env: dict[str, str], me
 
 
 def test_cli_bad_lookback_unit() -> None:
-    from pyjaeger import es_rollover_cli
+    from pyjaeger.cmd import es_rollover as es_rollover_cli
 
     assert es_rollover_cli._UNITS == rollover.UNITS  # the parser's copy
     result = _run("es-rollover", "lookback", "http://127.0.0.1:1", "--unit", "fortnights")

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from pyjaeger import cli
-from pyjaeger.config import ConfigError
+from pyjaeger.cmd import cli
+from pyjaeger.errors import ConfigError
 from pyjaeger.model import KeyValue, Log, Process, Span, SpanRef, SpanRefType, ValueType
 from pyjaeger.storage.base import StorageError, TraceQuery
 from pyjaeger.storage.elasticsearch import templates
-from pyjaeger.storage.elasticsearch.config import ElasticsearchConfig
-from pyjaeger.storage.elasticsearch.dbmodel import TagsAsFields, service_doc_id, span_to_doc
+from pyjaeger.storage.elasticsearch.config import ElasticsearchConfig, TagsAsFields
+from pyjaeger.storage.elasticsearch.dbmodel import service_doc_id, span_to_doc
 from pyjaeger.storage.elasticsearch.indices import DAILY, service_index, span_index
 from pyjaeger.storage.elasticsearch.store import ElasticsearchStore
 

@@ -18,10 +18,12 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from pyjaeger import cli
-from pyjaeger.config import Config, ConfigError, StorageConfig
+from pyjaeger.cmd import cli
+from pyjaeger.cmd.config import Config
+from pyjaeger.errors import ConfigError
 from pyjaeger.model import KeyValue, Process, Span, ValueType
 from pyjaeger.storage.base import StorageError, TraceQuery
+from pyjaeger.storage.config import StorageConfig
 from pyjaeger.storage.elasticsearch.client import make_client
 from pyjaeger.storage.elasticsearch.config import ElasticsearchConfig, TLSConfig
 from pyjaeger.storage.elasticsearch.store import ElasticsearchStore

@@ -1,0 +1,37 @@
+"""`CollectorConfig`: the collector's `--collector.*` flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyjaeger.errors import ConfigError
+from pyjaeger.hostport import HostPort
+
+__all__ = ["CollectorConfig"]
+
+
+@dataclass(slots=True, frozen=True)
+class CollectorConfig:
+    queue_size: int = 2000  # spans waiting to be written, over every receiver
+    num_workers: int = 50  # concurrent storage writes
+    otlp_enabled: bool = True
+    otlp_grpc_host_port: HostPort = HostPort("0.0.0.0", 4317)
+    otlp_http_host_port: HostPort = HostPort("0.0.0.0", 4318)
+    http_host_port: HostPort = HostPort("0.0.0.0", 14268)
+    grpc_host_port: HostPort = HostPort("0.0.0.0", 14250)
+    http_max_request_size: int = 20 * 1024 * 1024  # bytes, after decompression
+    grpc_max_message_size: int = 4 * 1024 * 1024
+    zipkin_host_port: HostPort | None = None  # None: no Zipkin receiver, as in Jaeger's collector
+    zipkin_allowed_origins: tuple[str, ...] = ("*",)
+    zipkin_allowed_headers: tuple[str, ...] = ("content-type",)
+    zipkin_keep_alive: bool = True
+
+    def validate(self) -> None:
+        if self.queue_size <= 0:
+            raise ConfigError("--collector.queue-size must be > 0")
+        if self.num_workers <= 0:
+            raise ConfigError("--collector.num-workers must be > 0")
+        if self.http_max_request_size <= 0:
+            raise ConfigError("--collector.http.max-request-size must be > 0")
+        if self.grpc_max_message_size <= 0:
+            raise ConfigError("--collector.grpc-server.max-message-size must be > 0")

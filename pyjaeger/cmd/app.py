@@ -1,0 +1,283 @@
+"""Wires the components a sub-command runs, and owns their start/stop order.
+
+Start: admin (health 503) → sampling → span processor or reporter → receivers and query →
+health 200. Stop: health 503 → receivers stop taking spans → the queue drains into storage (or
+the agent's reporter delivers what it holds) → query and the agent's HTTP stop → storage closes.
+Spans acknowledged to a client are written before the process exits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry
+
+from pyjaeger import __version__
+from pyjaeger.agent.http_api import agent_http_app
+from pyjaeger.agent.reporter import Reporter
+from pyjaeger.agent.sampling_proxy import CollectorStrategies, LocalStrategies, StrategySource
+from pyjaeger.agent.udp import SinkFull, UDPServer
+from pyjaeger.cmd.admin import Health, admin_app
+from pyjaeger.cmd.config import Config
+from pyjaeger.collector.grpc_api_v2 import api_v2_grpc_handlers
+from pyjaeger.collector.otlp import OTLPIngest
+from pyjaeger.collector.otlp_grpc import otlp_grpc_handler
+from pyjaeger.collector.otlp_http import otlp_http_app
+from pyjaeger.collector.processor import QueueFullError, SpanProcessor
+from pyjaeger.collector.thrift_http import thrift_http_app
+from pyjaeger.collector.zipkin_http import zipkin_http_app
+from pyjaeger.hostport import HostPort
+from pyjaeger.http_metrics import instrument
+from pyjaeger.metrics import (
+    CollectorMetrics,
+    HttpServerMetrics,
+    QueryMetrics,
+    ReporterMetrics,
+    UDPServerMetrics,
+)
+from pyjaeger.model import Span
+from pyjaeger.query.http_api import query_app
+from pyjaeger.query.service import QueryService
+from pyjaeger.sampling.provider import StrategyProvider
+from pyjaeger.servers import GrpcServer, HttpServer, Server
+from pyjaeger.storage.factory import Storage, create_storage
+from pyjaeger.storage.instrumented import InstrumentedReader
+
+__all__ = ["App", "COLLECTOR_COMMANDS", "QUERY_COMMANDS"]
+
+log = logging.getLogger(__name__)
+
+COLLECTOR_COMMANDS = ("all-in-one", "collector")
+QUERY_COMMANDS = ("all-in-one", "query")
+AGENT_COMMANDS = ("all-in-one", "agent")
+
+DRAIN_TIMEOUT = 10.0
+
+
+class App:
+    def __init__(self, command: str, config: Config) -> None:
+        self.command = command
+        self.config = config
+        self.registry = CollectorRegistry()
+        # One histogram for every HTTP server of the process: a registry takes a name once.
+        self.http_metrics = HttpServerMetrics(self.registry)
+        self.health = Health()
+        self.storage: Storage | None = None
+        self.provider: StrategyProvider | None = None
+        self.processor: SpanProcessor | None = None
+        self.reporter: Reporter | None = None
+        self.strategies: StrategySource | None = None
+        self.receivers: list[Server] = []
+        self.frontends: list[Server] = []
+        if command != "agent":
+            self.storage = create_storage(config.storage, read_only=command not in COLLECTOR_COMMANDS)
+        if command in COLLECTOR_COMMANDS:
+            self._build_collector()
+        if command in AGENT_COMMANDS:
+            self._build_agent()
+        if command in QUERY_COMMANDS:
+            assert self.storage is not None
+            reader = InstrumentedReader(self.storage.reader, QueryMetrics(self.registry))
+            service = QueryService(reader, self.storage.dependencies)
+            self.frontends.append(
+                HttpServer(
+                    "query HTTP server",
+                    query_app(service, config.query.base_path, self.http_metrics),
+                    config.query.http_host_port,
+                )
+            )
+        self.admin = HttpServer(
+            "admin server", admin_app(self.health, self.registry), config.admin.http_host_port
+        )
+        self._started = False
+
+    def _build_collector(self) -> None:
+        assert self.storage is not None
+        c = self.config.collector
+        s = self.config.sampling
+        self.provider = StrategyProvider(s.strategies_file, s.reload_interval, s.default_probability)
+        processor = self.processor = SpanProcessor(
+            self.storage.writer,
+            CollectorMetrics(self.registry),
+            queue_size=c.queue_size,
+            num_workers=c.num_workers,
+        )
+        self.receivers += [
+            HttpServer(
+                "collector HTTP server",
+                instrument(
+                    thrift_http_app(processor, self.provider, c.http_max_request_size),
+                    self.http_metrics,
+                    "collector",
+                ),
+                c.http_host_port,
+            ),
+            GrpcServer(
+                "collector gRPC server",
+                api_v2_grpc_handlers(processor, self.provider),
+                c.grpc_host_port,
+                c.grpc_max_message_size,
+            ),
+        ]
+        if c.otlp_enabled:
+            ingest = OTLPIngest(processor)
+            self.receivers += [
+                GrpcServer(
+                    "OTLP gRPC receiver",
+                    [otlp_grpc_handler(ingest)],
+                    c.otlp_grpc_host_port,
+                    c.grpc_max_message_size,
+                ),
+                HttpServer(
+                    "OTLP HTTP receiver",
+                    instrument(
+                        otlp_http_app(ingest, c.http_max_request_size), self.http_metrics, "collector"
+                    ),
+                    c.otlp_http_host_port,
+                ),
+            ]
+        if c.zipkin_host_port is not None:
+            zipkin = zipkin_http_app(
+                processor,
+                c.http_max_request_size,
+                allowed_origins=c.zipkin_allowed_origins,
+                allowed_headers=c.zipkin_allowed_headers,
+                keep_alive=c.zipkin_keep_alive,
+            )
+            self.receivers.append(
+                HttpServer(
+                    "zipkin HTTP receiver",
+                    instrument(zipkin, self.http_metrics, "collector"),
+                    c.zipkin_host_port,
+                )
+            )
+
+    def _build_agent(self) -> None:
+        a = self.config.agent
+        sink: Callable[[list[Span], str], None]
+        if self.processor is not None:
+            # All-in-one: the agent hands spans to the collector's queue in-process.
+            processor = self.processor
+
+            def sink(spans: list[Span], fmt: str) -> None:
+                try:
+                    processor.submit(spans, fmt, "udp")
+                except QueueFullError as e:
+                    raise SinkFull(str(e)) from None
+
+            assert self.provider is not None
+            self.strategies = LocalStrategies(self.provider)
+        else:
+            r = self.config.reporter
+            self.reporter = Reporter(r, ReporterMetrics(self.registry, r.type))
+            reporter = self.reporter
+
+            def sink(spans: list[Span], fmt: str) -> None:
+                # Forwarded over gRPC: the collector labels them by its own receiver.
+                reporter.submit(spans)
+
+            self.strategies = CollectorStrategies(r)
+        metrics = UDPServerMetrics(self.registry)
+        self.receivers += [
+            UDPServer("agent UDP server (compact)", a.compact, "compact", sink, metrics),
+            UDPServer("agent UDP server (binary)", a.binary, "binary", sink, metrics),
+        ]
+        self.frontends.append(
+            HttpServer(
+                "agent HTTP server", agent_http_app(self.strategies, self.http_metrics), a.http_host_port
+            )
+        )
+
+    def server(self, name: str) -> Server:
+        for s in [*self.receivers, *self.frontends, self.admin]:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    async def start(self) -> None:
+        """Start everything; on a failure, stop what started and re-raise."""
+        self._started = True
+        try:
+            await self.admin.start()
+            if self.storage is not None:
+                await self.storage.start()
+            if self.provider is not None:
+                await self.provider.start()
+            if self.processor is not None:
+                await self.processor.start()
+            if self.reporter is not None:
+                await self.reporter.start()
+            if self.strategies is not None:
+                await self.strategies.start()
+            for s in [*self.receivers, *self.frontends]:
+                await s.start()
+        except BaseException:
+            await self.stop()
+            raise
+        self.health.ready()
+        listeners = self.listeners()
+        storage = self.storage_description()
+        log.info(
+            "pyjaeger %s %s started",
+            self.command,
+            __version__,
+            extra={
+                "command": self.command,
+                "version": __version__,
+                "listeners": listeners,
+                **({"storage": storage} if storage else {}),
+            },
+        )
+
+    def listeners(self) -> dict[str, str]:
+        """Server name → the host:port it listens on (the bound port: a configured 0 shows the real one)."""
+        out: dict[str, str] = {}
+        for s in [self.admin, *self.receivers, *self.frontends]:
+            if isinstance(s, UDPServer):
+                host, port = s.config.host_port.host, s.port
+            elif isinstance(s, (HttpServer, GrpcServer)):
+                host, port = s.addr.host, s.port
+            else:
+                continue
+            out[s.name] = str(HostPort(host, port))
+        return out
+
+    def storage_description(self) -> str:
+        """The storage type, with the SQLite path or the Elasticsearch URLs (without credentials)."""
+        if self.storage is None:
+            return ""
+        st = self.config.storage
+        if st.span_storage_type == "sqlite":
+            return f"sqlite {st.sqlite.path}"
+        if st.span_storage_type == "elasticsearch":
+            return f"elasticsearch {st.elasticsearch.display_urls}"
+        return st.span_storage_type
+
+    async def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        self.health.draining()
+        for s in self.receivers:
+            await _quietly(s.stop(), s.name)
+        if self.processor is not None:
+            await self.processor.stop(DRAIN_TIMEOUT)
+        if self.reporter is not None:
+            await self.reporter.stop(DRAIN_TIMEOUT)
+        for s in [*self.frontends, self.admin]:
+            await _quietly(s.stop(), s.name)
+        if self.strategies is not None:
+            await _quietly(self.strategies.stop(), "sampling source")
+        if self.provider is not None:
+            await _quietly(self.provider.stop(), "sampling provider")
+        if self.storage is not None:
+            await self.storage.close()
+        log.info("%s stopped", self.command)
+
+
+async def _quietly(aw: object, name: str) -> None:
+    try:
+        await aw  # type: ignore[misc]
+    except Exception:
+        log.exception("stopping %s failed", name)
