@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from pyjaeger.errors import ConfigError
 from pyjaeger.hostport import HostPort
+from pyjaeger.http_connections import HttpLimits
 
 __all__ = ["UDPServerConfig", "AgentConfig", "ReporterConfig", "REPORTER_TYPES"]
 
@@ -35,10 +36,12 @@ class AgentConfig:
     compact: UDPServerConfig = field(default_factory=lambda: UDPServerConfig(HostPort("0.0.0.0", 6831)))
     binary: UDPServerConfig = field(default_factory=lambda: UDPServerConfig(HostPort("0.0.0.0", 6832)))
     http_host_port: HostPort = HostPort("0.0.0.0", 5778)
+    http_limits: HttpLimits = HttpLimits()  # --http-server.*
 
     def validate(self) -> None:
         self.compact.validate("jaeger-compact")
         self.binary.validate("jaeger-binary")
+        self.http_limits.validate("http-server")
 
 
 REPORTER_TYPES = ("grpc", "http")

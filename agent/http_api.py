@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from pyjaeger.agent.sampling_proxy import StrategySource
 from pyjaeger.http_metrics import instrument
+from pyjaeger.http_text import text_response
 from pyjaeger.metrics import HttpServerMetrics
 from pyjaeger.sampling.http import SERVICE_ONCE, service_param
 from pyjaeger.sampling.json import to_legacy_json, to_proto_json
@@ -24,25 +25,21 @@ __all__ = ["agent_http_app"]
 log = logging.getLogger(__name__)
 
 
-def _text(status: int, msg: str) -> Response:
-    return Response(msg + "\n", status, media_type="text/plain; charset=utf-8")
-
-
 def agent_http_app(source: StrategySource, http_metrics: HttpServerMetrics | None = None) -> Starlette:
     async def strategy(request: Request, legacy: bool) -> Response:
         service = service_param(request)
         if service is None:
-            return _text(400, SERVICE_ONCE)
+            return text_response(400, SERVICE_ONCE)
         try:
             s = await source.get(service)
         except Exception as e:
             log.warning("sampling strategy for %r: %s", service, e)
-            return _text(500, f"collector error: {e}")
+            return text_response(500, f"collector error: {e}")
         try:
             body = to_legacy_json(s) if legacy else to_proto_json(s)
         except ValueError as e:
             # e.g. a rate limit beyond the legacy thrift field's i16 range
-            return _text(500, f"cannot marshall to JSON: {e}")
+            return text_response(500, f"cannot marshall to JSON: {e}")
         return Response(body, media_type="application/json")
 
     async def sampling(request: Request) -> Response:
@@ -53,7 +50,7 @@ def agent_http_app(source: StrategySource, http_metrics: HttpServerMetrics | Non
 
     async def baggage(request: Request) -> Response:
         if service_param(request) is None:
-            return _text(400, SERVICE_ONCE)
+            return text_response(400, SERVICE_ONCE)
         # No baggage restrictions are configured: clients then allow every key.
         return Response(b"[]", media_type="application/json")
 

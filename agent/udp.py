@@ -165,6 +165,11 @@ class UDPServer(Server):
             m.handler_errors.inc()
             self._warn.warn("%s: dropped an undecodable %d-byte datagram: %s", self.name, len(data), e)
             return
+        except Exception as e:  # a codec bug: counted and logged like bad input, the port goes on
+            m.handler_errors.inc()
+            log.exception("%s: decoding a %d-byte datagram failed", self.name, len(data))
+            self._warn.warn("%s: dropped a %d-byte datagram: %r", self.name, len(data), e)
+            return
         if fmt != "jaeger":
             m = self._zipkin.get(protocol) or self._zipkin.setdefault(
                 protocol, _Labelled(self._metrics, protocol, fmt)
@@ -176,6 +181,9 @@ class UDPServer(Server):
         except SinkFull as e:
             m.dropped.inc()
             self._warn.warn("%s: dropped a datagram of %d spans: %s", self.name, len(spans), e)
+        except Exception as e:  # whatever it is, one datagram must not stop the port
+            m.dropped.inc()
+            self._warn.warn("%s: dropped a datagram of %d spans: %r", self.name, len(spans), e)
 
     async def stop(self) -> None:
         transport, self._transport = self._transport, None

@@ -18,6 +18,7 @@ from pyjaeger.codecs.api_v2_sampling import (
     encode_sampling_response,
 )
 from pyjaeger.codecs.errors import DecodeError
+from pyjaeger.codecs.limits import rejection_message
 from pyjaeger.collector.processor import QueueFullError, SpanProcessor
 from pyjaeger.sampling.json import to_proto_dict
 from pyjaeger.sampling.provider import StrategyProvider
@@ -36,9 +37,12 @@ def api_v2_grpc_handlers(processor: SpanProcessor, provider: StrategyProvider) -
         except DecodeError as e:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
         try:
-            processor.submit(spans, "proto", "grpc")
+            screened = processor.accept(spans, "proto", "grpc")
         except QueueFullError as e:
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e))
+        if screened.rejected and not screened.spans:
+            message = rejection_message(screened.rejected, screened.reason)
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
         return b""  # an empty PostSpansResponse
 
     async def get_sampling_strategy(request: bytes, context: Any) -> bytes:

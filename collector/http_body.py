@@ -11,10 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pyjaeger.codecs.errors import DecodeError
+from pyjaeger.codecs.limits import rejection_message
 from pyjaeger.collector.processor import QueueFullError, SpanProcessor
+from pyjaeger.http_text import text_response
 from pyjaeger.model import Span
 
-__all__ = ["BodyTooLarge", "BadBody", "accept_batch", "read_body", "text_response"]
+__all__ = ["BodyTooLarge", "BadBody", "accept_batch", "read_body"]
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +73,6 @@ def _inflate(body: bytes, wbits: int, max_size: int, name: str) -> bytes:
     return out
 
 
-def text_response(status: int, msg: str, headers: dict[str, str] | None = None) -> Response:
-    """Go's `http.Error`: the message and a newline, as plain text."""
-    return Response(msg + "\n", status, headers, media_type="text/plain; charset=utf-8")
-
-
 async def accept_batch(
     request: Request,
     processor: SpanProcessor,
@@ -88,7 +85,9 @@ async def accept_batch(
     """Read, decode and queue one batch, answering as Jaeger's HTTP batch handlers do: 202 with an
     empty body, 400 `Unable to process request body: ...`, 413 over the size limit, and 503 with
     Retry-After when the queue is full (checked before reading, so a full collector does not
-    decode what it must refuse). `sender` names the batch in the 503 text ("Jaeger", "Zipkin")."""
+    decode what it must refuse). `sender` names the batch in the 503 text ("Jaeger", "Zipkin").
+    A batch of which no span can be stored is a 400 naming why; one with some such spans is
+    accepted (these protocols have no partial success), the others counted as rejected."""
     try:
         processor.check_room(fmt, transport)
         try:
@@ -99,7 +98,10 @@ async def accept_batch(
         except (BadBody, DecodeError) as e:
             log.debug("%s HTTP bad request: %s", sender, e)
             return text_response(400, f"Unable to process request body: {e}")
-        processor.submit(spans, fmt, transport)
+        screened = processor.accept(spans, fmt, transport)
+        if screened.rejected and not screened.spans:
+            message = rejection_message(screened.rejected, screened.reason)
+            return text_response(400, f"Unable to process request body: {message}")
     except QueueFullError as e:
         return text_response(503, f"Cannot submit {sender} batch: {e}", {"Retry-After": "1"})
     return Response(status_code=202)

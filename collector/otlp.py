@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pyjaeger.codecs.errors import DecodeError
+from pyjaeger.codecs.limits import rejection_message
 from pyjaeger.codecs.otlp import decode_export_request, encode_export_response
 from pyjaeger.codecs.otlp_json import decode_export_json, encode_export_response_json
 from pyjaeger.collector.processor import SpanProcessor
@@ -20,13 +22,18 @@ class OTLPIngest:
     def export(self, body: bytes, *, json: bool, transport: str) -> bytes:
         """Decode and queue one export request; returns the response body to send.
 
-        Raises `DecodeError` for undecodable bodies and `QueueFullError` when the queue has no
-        room; spans with invalid ids are refused through OTLP's partial success.
+        Raises `DecodeError` for undecodable bodies and for requests none of whose spans can be
+        stored, and `QueueFullError` when the queue has no room; when only some spans are
+        refused (invalid ids, times beyond int64) the answer is OTLP's partial success.
         """
         self.processor.check_room(FORMAT, transport)
         result = decode_export_json(body) if json else decode_export_request(body)
         self.processor.count_rejected(result.rejected, FORMAT, transport)
-        self.processor.submit(result.spans, FORMAT, transport)
+        screened = self.processor.accept(result.spans, FORMAT, transport)
+        rejected = result.rejected + screened.rejected
+        message = rejection_message(rejected, result.first_reason or screened.reason)
+        if rejected and not screened.spans:
+            raise DecodeError(message)
         if json:
-            return encode_export_response_json(result.rejected, result.error_message)
-        return encode_export_response(result.rejected, result.error_message)
+            return encode_export_response_json(rejected, message)
+        return encode_export_response(rejected, message)

@@ -14,6 +14,7 @@ from pyjaeger.collector.http_body import BadBody, BodyTooLarge, read_body
 from pyjaeger.collector.otlp import OTLPIngest
 from pyjaeger.collector.processor import QueueFullError
 from pyjaeger.collector.rpc_status import INVALID_ARGUMENT, UNAVAILABLE, status_body
+from pyjaeger.http_text import text_response
 
 __all__ = ["otlp_http_app"]
 
@@ -27,14 +28,11 @@ def otlp_http_app(ingest: OTLPIngest, max_request_size: int) -> Starlette:
     async def traces(request: Request) -> Response:
         media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media not in (PROTOBUF, JSON):
-            return Response(
-                f"unsupported content type {media!r}: use {PROTOBUF} or {JSON}",
-                status_code=415,
-                media_type="text/plain",
-            )
+            return text_response(415, f"unsupported content type {media!r}: use {PROTOBUF} or {JSON}")
         is_json = media == JSON
 
         def error(status: int, code: int, msg: str, headers: dict[str, str] | None = None) -> Response:
+            headers = {"X-Content-Type-Options": "nosniff", **(headers or {})}
             return Response(status_body(code, msg, json=is_json), status, headers, media_type=media)
 
         try:

@@ -1,8 +1,10 @@
 """The span processor: a queue bounded in spans, workers that write batches to storage.
 
-Receivers call `submit`, which never blocks: a full queue refuses the whole batch so the
-receiver can answer with what clients retry (HTTP 503, gRPC RESOURCE_EXHAUSTED). Every refusal is
-counted; nothing is dropped silently.
+Receivers call `accept`, which never blocks: it refuses the spans no backend can store
+(`codecs.limits`: counted in `jaeger_collector_spans_rejected`, logged, and returned so the
+receiver can say so), and a full queue refuses the whole batch so the receiver can answer with what
+clients retry (HTTP 503, gRPC RESOURCE_EXHAUSTED). Every refusal is counted; nothing is dropped
+silently.
 
 A span that `submit` accepted (and so was acknowledged to its client) is not given up because
 storage is away. When a write fails with a transient `StorageError` (the backend unreachable,
@@ -25,6 +27,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 
+from pyjaeger.codecs.limits import Screened, screen
 from pyjaeger.collector.config import CollectorConfig
 from pyjaeger.metrics import CollectorMetrics
 from pyjaeger.model import FLAG_DEBUG, Span
@@ -39,8 +42,10 @@ _DEFAULTS = CollectorConfig()
 _MAX_WRITE_SPANS = 2000
 # Backoff between writes of a batch that failed transiently: first delay, cap (s).
 _RETRY_BACKOFF = (1.0, 10.0)
-# While storage stays away, one WARNING this often (s) rather than one per failed write.
+# While storage stays away, one WARNING this often (s) rather than one per failed write; the
+# same for spans refused at intake.
 _OUTAGE_LOG_INTERVAL = 30.0
+_REJECT_LOG_INTERVAL = 10.0
 
 
 class QueueFullError(Exception):
@@ -72,6 +77,8 @@ class SpanProcessor:
         self._retry_backoff = retry_backoff
         self._outage_since: float | None = None
         self._outage_logged = 0.0
+        self._rejects_logged = -_REJECT_LOG_INTERVAL
+        self._rejects_unlogged = 0
         metrics.queue_capacity.set(queue_size)
 
     @property
@@ -84,6 +91,34 @@ class SpanProcessor:
         if self._closed or (self._queued_spans >= self.capacity):
             self._metrics.requests_refused.labels(fmt, transport).inc()
             raise QueueFullError(f"collector queue is full ({self._queued_spans}/{self.capacity} spans)")
+
+    def accept(self, spans: list[Span], fmt: str, transport: str) -> Screened:
+        """Refuse the spans no backend can store (counted and logged) and queue the rest;
+        raises QueueFullError (after counting it) when there is no room."""
+        screened = screen(spans)
+        if screened.rejected:
+            self.count_rejected(screened.rejected, fmt, transport)
+            self._log_rejected(screened, fmt, transport)
+        self.submit(screened.spans, fmt, transport)
+        return screened
+
+    def _log_rejected(self, screened: Screened, fmt: str, transport: str) -> None:
+        # A stream of bad spans must not become a stream of log lines: one WARNING now and then,
+        # saying how many went unlogged since.
+        self._rejects_unlogged += screened.rejected
+        now = time.monotonic()
+        if now - self._rejects_logged >= _REJECT_LOG_INTERVAL:
+            log.warning(
+                "refused %d span(s) that cannot be stored (%s over %s; %d since the last such message),"
+                " first: %s",
+                screened.rejected,
+                fmt,
+                transport,
+                self._rejects_unlogged,
+                screened.reason,
+            )
+            self._rejects_logged = now
+            self._rejects_unlogged = 0
 
     def submit(self, spans: list[Span], fmt: str, transport: str) -> None:
         """Queue a decoded batch; raises QueueFullError (after counting it) when there is no room."""
@@ -171,57 +206,96 @@ class SpanProcessor:
             now = time.monotonic()
             enq, batch = self._items.popleft()
             m.in_queue_latency.observe(now - enq)
-            while self._items and len(batch) + len(self._items[0][1]) <= _MAX_WRITE_SPANS:
+            parts = [batch]
+            size = len(batch)
+            while self._items and size + len(self._items[0][1]) <= _MAX_WRITE_SPANS:
                 enq, more = self._items.popleft()
                 m.in_queue_latency.observe(now - enq)
-                batch = batch + more
+                parts.append(more)
+                size += len(more)
             self._in_flight += 1
             # Cancelled (by stop), the batch stays in `_queued_spans`: stop counts it as dropped.
-            await self._write(batch)
+            await self._write(parts)
             self._in_flight -= 1
-            self._queued_spans -= len(batch)
+            self._queued_spans -= size
             m.queue_length.set(self._queued_spans)
             if not self._items and not self._in_flight:
                 self._idle.set()
 
-    async def _write(self, batch: list[Span]) -> None:
-        """Write until the batch is stored or refused for good; transient failures are retried."""
+    async def _write(self, parts: list[list[Span]]) -> None:
+        """Write the queued batches `parts` in one storage write until every span is stored or
+        refused for good, and count each span's outcome.
+
+        A permanent failure loses only the spans it is about: the backend names them
+        (`StorageError.failed`), or, when it cannot, its write was all or nothing and the
+        batches are written again one by one, a failing one halved until the spans that fail
+        are alone. So one bad span never costs another request its acknowledged spans.
+        """
+        m = self._metrics
+        batch = parts[0] if len(parts) == 1 else [s for part in parts for s in part]
+        errors: list[BaseException] = []
+        refused = await self._store(batch, parts, errors)
+        if refused:
+            log.error(
+                "storage refused %d of %d spans, dropped: %s", len(refused), len(batch), _describe(errors[0])
+            )
+        elif self._outage_since is not None:
+            log.info(
+                "storage available again after %.1fs; writing the queued spans",
+                time.monotonic() - self._outage_since,
+            )
+            self._outage_since = None
+        m.batch_size.set(len(batch))
+        counts: dict[tuple[str, str, str], int] = {}
+        lost = {id(s) for s in refused}
+        for span in batch:
+            key = (span.process.service_name, "true" if span.flags & FLAG_DEBUG else "false",
+                   "err" if id(span) in lost else "ok")  # fmt: skip
+            counts[key] = counts.get(key, 0) + 1
+        for (svc, debug, result), n in counts.items():
+            m.spans_saved.labels(debug, result, m.svc_label(svc)).inc(n)
+
+    async def _store(
+        self, spans: list[Span], parts: list[list[Span]], errors: list[BaseException]
+    ) -> list[Span]:
+        """The spans of `spans` (made of `parts`) that storage refused for good."""
+        error = await self._write_until_taken(spans)
+        if error is None:
+            return []
+        errors.append(error)
+        failed = error.failed if isinstance(error, StorageError) else None
+        if failed is not None:
+            return [spans[i] for i in sorted(set(failed)) if 0 <= i < len(spans)]
+        if len(parts) > 1:
+            return [s for part in parts for s in await self._store(part, [part], errors)]
+        if len(spans) == 1:
+            return spans
+        half = len(spans) // 2
+        first, second = spans[:half], spans[half:]
+        return await self._store(first, [first], errors) + await self._store(second, [second], errors)
+
+    async def _write_until_taken(self, spans: list[Span]) -> BaseException | None:
+        """One write of `spans`, retried with backoff while storage is away; None when it went
+        through, else the permanent error."""
         m = self._metrics
         delay, max_delay = self._retry_backoff
         while True:
             t0 = time.perf_counter()
             try:
-                await self._writer.write_spans(batch)
+                await self._writer.write_spans(spans)
             except StorageError as e:
                 m.save_latency.observe(time.perf_counter() - t0)
                 if e.transient:
-                    self._storage_down(e, len(batch), delay)
+                    self._storage_down(e, len(spans), delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, max_delay)
                     continue
-                result = "err"
-                log.error("storage refused %d spans, dropped: %s", len(batch), e)
-            except Exception:
+                return e
+            except Exception as e:
                 m.save_latency.observe(time.perf_counter() - t0)
-                result = "err"
-                log.exception("failed to write %d spans to storage, dropped", len(batch))
-            else:
-                m.save_latency.observe(time.perf_counter() - t0)
-                result = "ok"
-                if self._outage_since is not None:
-                    log.info(
-                        "storage available again after %.1fs; writing the queued spans",
-                        time.monotonic() - self._outage_since,
-                    )
-                    self._outage_since = None
-            break
-        m.batch_size.set(len(batch))
-        by_svc: dict[tuple[str, str], int] = {}
-        for span in batch:
-            key = (span.process.service_name, "true" if span.flags & FLAG_DEBUG else "false")
-            by_svc[key] = by_svc.get(key, 0) + 1
-        for (svc, debug), n in by_svc.items():
-            m.spans_saved.labels(debug, result, m.svc_label(svc)).inc(n)
+                return e
+            m.save_latency.observe(time.perf_counter() - t0)
+            return None
 
     def _storage_down(self, error: StorageError, n: int, delay: float) -> None:
         # Every worker may be retrying at once: say it when the outage starts, then now and then.
@@ -248,3 +322,7 @@ class SpanProcessor:
             )
         else:
             log.debug("storage unavailable, retrying %d spans in %.1fs: %s", n, delay, error)
+
+
+def _describe(e: BaseException) -> str:
+    return str(e) if isinstance(e, StorageError) else f"{type(e).__name__}: {e}"

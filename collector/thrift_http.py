@@ -13,8 +13,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pyjaeger.codecs.jaeger_thrift import decode_batch
-from pyjaeger.collector.http_body import accept_batch, text_response
+from pyjaeger.collector.http_body import accept_batch
 from pyjaeger.collector.processor import SpanProcessor
+from pyjaeger.http_text import text_response
 from pyjaeger.sampling.http import SERVICE_ONCE, service_param
 from pyjaeger.sampling.json import to_proto_json
 from pyjaeger.sampling.provider import StrategyProvider

@@ -25,8 +25,9 @@ from pyjaeger.codecs.zipkin_translate import zipkin_to_spans
 from pyjaeger.codecs.zipkin_v1_json import decode_v1_json
 from pyjaeger.codecs.zipkin_v1_thrift import decode_v1_thrift
 from pyjaeger.codecs.zipkin_v2 import decode_v2_json, decode_v2_proto
-from pyjaeger.collector.http_body import accept_batch, text_response
+from pyjaeger.collector.http_body import accept_batch
 from pyjaeger.collector.processor import SpanProcessor
+from pyjaeger.http_text import text_response
 from pyjaeger.model import Span
 
 __all__ = ["zipkin_http_app", "cors_origins"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,7 @@ import grpc
 import uvicorn
 
 from pyjaeger.hostport import HostPort
+from pyjaeger.http_connections import HttpLimits, Listener, guarded_protocol
 
 __all__ = ["HttpServer", "GrpcServer", "Server"]
 
@@ -59,7 +61,7 @@ class _Uvicorn(uvicorn.Server):
 
 
 class HttpServer(Server):
-    def __init__(self, name: str, app: Any, addr: HostPort) -> None:
+    def __init__(self, name: str, app: Any, addr: HostPort, limits: HttpLimits = HttpLimits()) -> None:
         self.name = name
         self.addr = addr
         self._config = uvicorn.Config(
@@ -67,7 +69,8 @@ class HttpServer(Server):
             access_log=False,
             log_config=None,
             lifespan="off",
-            http="httptools",
+            http=guarded_protocol(Listener(name, limits)),
+            timeout_keep_alive=math.ceil(limits.keep_alive),
             timeout_graceful_shutdown=5,
             server_header=False,
         )
@@ -108,24 +111,33 @@ class HttpServer(Server):
 
 
 class GrpcServer(Server):
-    def __init__(self, name: str, handlers: list[Any], addr: HostPort, max_message_size: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        handlers: list[Any],
+        addr: HostPort,
+        max_message_size: int,
+        max_connection_age: float = 0.0,
+        max_connection_age_grace: float = 0.0,
+    ) -> None:
         self.name = name
         self.addr = addr
         self._handlers = handlers
-        self._max = max_message_size
+        self._options: list[tuple[str, int]] = [
+            ("grpc.max_receive_message_length", max_message_size),
+            ("grpc.so_reuseport", 0),
+        ]
+        if max_connection_age > 0:
+            self._options.append(("grpc.max_connection_age_ms", int(max_connection_age * 1000)))
+        if max_connection_age_grace > 0:
+            self._options.append(("grpc.max_connection_age_grace_ms", int(max_connection_age_grace * 1000)))
         self._server: Any = None
         self.port = 0
 
     async def start(self) -> None:
         if self._server is not None:
             return
-        server = grpc.aio.server(
-            options=[
-                ("grpc.max_receive_message_length", self._max),
-                ("grpc.so_reuseport", 0),
-            ],
-            compression=None,
-        )
+        server = grpc.aio.server(options=self._options, compression=None)
         server.add_generic_rpc_handlers(tuple(self._handlers))
         try:
             self.port = server.add_insecure_port(str(self.addr))

@@ -31,12 +31,19 @@ class StorageError(Exception):
     `transient` says the backend is unreachable or overloaded (connection refused or timed out,
     429, 5xx) after the backend's own retries: the same request may succeed later, so the
     collector keeps the batch and retries it. Otherwise the request itself was refused (a
-    mapping error, 400, bad credentials) and the collector counts the batch as a failed save.
+    mapping error, 400, bad credentials) and the collector counts the spans as failed saves,
+    and only those (`failed`).
     """
 
-    def __init__(self, message: str = "", *, transient: bool = False) -> None:
+    def __init__(
+        self, message: str = "", *, transient: bool = False, failed: Sequence[int] | None = None
+    ) -> None:
         super().__init__(message)
         self.transient = transient
+        # Of a permanent write failure: the positions (in the batch written) of the spans not
+        # stored, when the backend knows them. None means the write was all or nothing: none of
+        # the batch was stored, and the collector may write parts of it again.
+        self.failed = failed
 
 
 @dataclass(slots=True)
@@ -67,7 +74,11 @@ class Operation:
 class SpanWriter(abc.ABC):
     @abc.abstractmethod
     async def write_spans(self, spans: Sequence[Span]) -> None:
-        """Store a batch. Spans of one trace may arrive over many calls, in any order."""
+        """Store a batch. Spans of one trace may arrive over many calls, in any order.
+
+        A write that fails for good either says which spans it did not store
+        (`StorageError.failed`) or stored none of them: the collector relies on this to lose
+        only the spans at fault."""
 
 
 class SpanReader(abc.ABC):

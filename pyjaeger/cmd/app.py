@@ -9,6 +9,7 @@ Spans acknowledged to a client are written before the process exits.
 from __future__ import annotations
 
 import logging
+import resource
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
@@ -85,10 +86,14 @@ class App:
                     "query HTTP server",
                     query_app(service, config.query.base_path, self.http_metrics),
                     config.query.http_host_port,
+                    config.query.http_limits,
                 )
             )
         self.admin = HttpServer(
-            "admin server", admin_app(self.health, self.registry), config.admin.http_host_port
+            "admin server",
+            admin_app(self.health, self.registry),
+            config.admin.http_host_port,
+            config.admin.http_limits,
         )
         self._started = False
 
@@ -112,12 +117,15 @@ class App:
                     "collector",
                 ),
                 c.http_host_port,
+                c.http_limits,
             ),
             GrpcServer(
                 "collector gRPC server",
                 api_v2_grpc_handlers(processor, self.provider),
                 c.grpc_host_port,
                 c.grpc_max_message_size,
+                c.grpc_max_connection_age,
+                c.grpc_max_connection_age_grace,
             ),
         ]
         if c.otlp_enabled:
@@ -128,6 +136,8 @@ class App:
                     [otlp_grpc_handler(ingest)],
                     c.otlp_grpc_host_port,
                     c.grpc_max_message_size,
+                    c.otlp_grpc_max_connection_age,
+                    c.otlp_grpc_max_connection_age_grace,
                 ),
                 HttpServer(
                     "OTLP HTTP receiver",
@@ -135,6 +145,7 @@ class App:
                         otlp_http_app(ingest, c.http_max_request_size), self.http_metrics, "collector"
                     ),
                     c.otlp_http_host_port,
+                    c.otlp_http_limits,
                 ),
             ]
         if c.zipkin_host_port is not None:
@@ -150,6 +161,7 @@ class App:
                     "zipkin HTTP receiver",
                     instrument(zipkin, self.http_metrics, "collector"),
                     c.zipkin_host_port,
+                    c.zipkin_limits,
                 )
             )
 
@@ -162,7 +174,7 @@ class App:
 
             def sink(spans: list[Span], fmt: str) -> None:
                 try:
-                    processor.submit(spans, fmt, "udp")
+                    processor.accept(spans, fmt, "udp")
                 except QueueFullError as e:
                     raise SinkFull(str(e)) from None
 
@@ -185,7 +197,10 @@ class App:
         ]
         self.frontends.append(
             HttpServer(
-                "agent HTTP server", agent_http_app(self.strategies, self.http_metrics), a.http_host_port
+                "agent HTTP server",
+                agent_http_app(self.strategies, self.http_metrics),
+                a.http_host_port,
+                a.http_limits,
             )
         )
 
@@ -226,6 +241,7 @@ class App:
                 "command": self.command,
                 "version": __version__,
                 "listeners": listeners,
+                "open_file_limit": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
                 **({"storage": storage} if storage else {}),
             },
         )

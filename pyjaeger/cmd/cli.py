@@ -19,6 +19,7 @@ from pyjaeger.cmd.es_rollover import ROLLOVER, add_rollover_parser, run_rollover
 from pyjaeger.cmd.flags import COMMANDS, add_flags, build_config
 from pyjaeger.cmd.logs import setup_logging
 from pyjaeger.errors import ConfigError
+from pyjaeger.http_connections import raise_file_limit
 
 __all__ = ["main", "build_parser"]
 
@@ -70,6 +71,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except ConfigError as e:
         parser.error(str(e))
     setup_logging(config.log_level, config.log_format)
+    files = raise_file_limit()
+    log.debug("open-file limit %d", files)
     _use_uvloop()
     return asyncio.run(_serve(args.command, config))
 

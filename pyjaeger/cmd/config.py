@@ -12,6 +12,7 @@ from pyjaeger.agent.config import AgentConfig, ReporterConfig
 from pyjaeger.collector.config import CollectorConfig
 from pyjaeger.errors import ConfigError
 from pyjaeger.hostport import HostPort
+from pyjaeger.http_connections import HttpLimits
 from pyjaeger.query.config import QueryConfig
 from pyjaeger.sampling.config import SamplingConfig
 from pyjaeger.storage.config import StorageConfig
@@ -25,6 +26,7 @@ LOG_FORMATS = ("text", "json")
 @dataclass(slots=True, frozen=True)
 class AdminConfig:
     http_host_port: HostPort = HostPort("0.0.0.0", 14269)  # health at /, Prometheus at /metrics
+    http_limits: HttpLimits = HttpLimits()  # --admin.http.*
 
 
 @dataclass(slots=True, frozen=True)
@@ -47,6 +49,7 @@ class Config:
         self.query.validate()
         self.sampling.validate()
         self.agent.validate()
+        self.admin.http_limits.validate("admin.http")
         if command == "agent":
             self.reporter.validate()
         if self.log_level not in LOG_LEVELS:

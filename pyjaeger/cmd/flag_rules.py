@@ -1,4 +1,5 @@
-"""The one flag → environment rule of every pyjaeger command, the Elasticsearch tools included.
+"""The one flag → environment rule of every pyjaeger command, the Elasticsearch tools included;
+the kinds of flag values; and `Flag`, whose default is its config field's.
 
 Jaeger binds each flag to viper with `AutomaticEnv`: `--collector.queue-size` is also read from
 COLLECTOR_QUEUE_SIZE (upper case, `.` and `-` become `_`). A value given on the command line wins
@@ -10,10 +11,12 @@ where it came from: `--flag='x': reason` or `ENV_NAME='x': reason`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from pyjaeger.cmd.config import Config
 from pyjaeger.errors import ConfigError
 from pyjaeger.gotext import strconv
 from pyjaeger.gotext.duration import format_go_duration, parse_go_duration
@@ -38,6 +41,8 @@ __all__ = [
     "DURATION_S",
     "LIST",
     "KEYS",
+    "Flag",
+    "config_default",
 ]
 
 T = TypeVar("T")
@@ -119,3 +124,36 @@ DURATION_S = Kind(_parse_seconds, lambda s: format_go_duration(round(s * 1e6))) 
 LIST = Kind(lambda s: tuple(p.strip() for p in s.split(",") if p.strip()), ",".join)
 # Jaeger splits the tags-as-fields include list on commas and keeps each entry exactly as written.
 KEYS = Kind(lambda s: frozenset(k for k in s.split(",") if k), lambda keys: ",".join(sorted(keys)))
+
+
+# --- flags -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    name: str
+    help: str
+    target: str  # "section.field" in Config, or "field" for top-level
+    group: str  # which commands take it: common, collector, query, storage, sampling, agent, reporter
+    kind: Kind = TEXT
+    override: str | None = None  # a command's own default text (set from COMMANDS)
+
+    @property
+    def env(self) -> str:
+        return env_name(self.name)
+
+    @property
+    def default(self) -> str:
+        if self.override is not None:
+            return self.override
+        return self.kind.format(config_default(self.target))
+
+
+@functools.cache
+def _defaults() -> Config:
+    return Config()
+
+
+def config_default(target: str) -> Any:
+    """The default of the Config field at `target` ("storage.memory.max_traces")."""
+    return functools.reduce(getattr, target.split("."), _defaults())

@@ -1,4 +1,5 @@
-"""The flags of the server commands (all-in-one, collector, query, agent): names, help, kinds.
+"""The flags of the server commands (all-in-one, collector, query, agent): names, help, kinds;
+the storage ones are in `storage_flags`.
 
 Each flag names the `Config` field it sets; its default is that field's default, rendered as flag
 text by its `Kind`, so a default lives only in the config class of its component. Which command
@@ -7,62 +8,79 @@ takes which flags, and the few defaults a command changes, are in `flags.COMMAND
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
-from typing import Any
-
-from pyjaeger.cmd.config import Config
 from pyjaeger.cmd.flag_rules import (
     BOOL,
     DURATION_S,
-    DURATION_US,
     FLOAT,
     HOST_PORT,
     INT,
-    KEYS,
     LIST,
     LOWER,
     OPTIONAL_HOST_PORT,
-    TEXT,
+    Flag,
     Kind,
-    env_name,
 )
+from pyjaeger.cmd.storage_flags import STORAGE_FLAGS
 
-__all__ = ["Flag", "FLAGS", "config_default"]
-
-
-@dataclass(frozen=True, slots=True)
-class Flag:
-    name: str
-    help: str
-    target: str  # "section.field" in Config, or "field" for top-level
-    group: str  # which commands take it: common, collector, query, storage, sampling, agent, reporter
-    kind: Kind = TEXT
-    override: str | None = None  # a command's own default text (set from COMMANDS)
-
-    @property
-    def env(self) -> str:
-        return env_name(self.name)
-
-    @property
-    def default(self) -> str:
-        if self.override is not None:
-            return self.override
-        return self.kind.format(config_default(self.target))
+__all__ = ["FLAGS"]
 
 
-@functools.cache
-def _defaults() -> Config:
-    return Config()
+def _http_limits(prefix: str, target: str, group: str) -> tuple[Flag, ...]:
+    """Jaeger's timeouts of one HTTP listener, and our bound on its connections."""
+    return (
+        Flag(
+            f"{prefix}.read-header-timeout",
+            "Time a client has to send a request's head, from connecting or from a later request's"
+            " first byte; 0: no limit",
+            f"{target}.read_header_timeout",
+            group,
+            DURATION_S,
+        ),
+        Flag(
+            f"{prefix}.read-timeout",
+            "Time a client has to send a whole request, body included; 0: no limit",
+            f"{target}.read_timeout",
+            group,
+            DURATION_S,
+        ),
+        Flag(
+            f"{prefix}.idle-timeout",
+            f"How long a kept-alive connection may wait for its next request; 0: --{prefix}.read-timeout"
+            " (no limit when that is 0 too)",
+            f"{target}.idle_timeout",
+            group,
+            DURATION_S,
+        ),
+        Flag(
+            f"{prefix}.max-connections",
+            "Connections open at once; a new one past the bound closes the longest-idle one. 0: the"
+            " process's share of its open-file limit",
+            f"{target}.max_connections",
+            group,
+            INT,
+        ),
+    )
 
 
-def config_default(target: str) -> Any:
-    """The default of the Config field at `target` ("storage.memory.max_traces")."""
-    return functools.reduce(getattr, target.split("."), _defaults())
-
-
-def _es(name: str, help_: str, kind: Kind = TEXT) -> Flag:
-    return Flag(f"es.{name}", help_, "storage.elasticsearch." + name.replace("-", "_"), "storage", kind)
+def _grpc_age(prefix: str, target: str) -> tuple[Flag, ...]:
+    return (
+        Flag(
+            f"{prefix}.max-connection-age",
+            "How long a gRPC connection may live before the server asks the client to reconnect"
+            " (lets clients find new collectors); 0: no limit",
+            f"collector.{target}_max_connection_age",
+            "collector",
+            DURATION_S,
+        ),
+        Flag(
+            f"{prefix}.max-connection-age-grace",
+            "Time given to a connection's calls after --" + prefix + ".max-connection-age before it"
+            " is closed; 0: no limit",
+            f"collector.{target}_max_connection_age_grace",
+            "collector",
+            DURATION_S,
+        ),
+    )
 
 
 def _udp(proto: str) -> tuple[Flag, ...]:
@@ -111,111 +129,8 @@ FLAGS: tuple[Flag, ...] = (
         "common",
         HOST_PORT,
     ),
-    Flag(
-        "span-storage.type",
-        "The type of backend used for service dependencies and span storage: memory, sqlite or elasticsearch",
-        "storage.span_storage_type",
-        "storage",
-    ),
-    Flag(
-        "memory.max-traces",
-        "The maximum number of traces stored in memory; the oldest is evicted first. 0 means no limit",
-        "storage.memory.max_traces",
-        "storage",
-        INT,
-    ),
-    Flag(
-        "sqlite.path",
-        "The sqlite database file of --span-storage.type=sqlite (created with its folder if missing)",
-        "storage.sqlite.path",
-        "storage",
-    ),
-    Flag(
-        "sqlite.retention",
-        "How long sqlite keeps spans (by start time); older ones are deleted in the background",
-        "storage.sqlite.retention",
-        "storage",
-        DURATION_US,
-    ),
-    Flag(
-        "sqlite.max-size",
-        "Largest size of the sqlite data in bytes; past it the oldest spans go first. 0: no limit",
-        "storage.sqlite.max_size",
-        "storage",
-        INT,
-    ),
-    _es("server-urls", "Comma-separated Elasticsearch URLs", LIST),
-    _es("username", "Username for basic authentication"),
-    _es("password", "Password for basic authentication"),
-    _es("index-prefix", "Prefix of every index and template name (p gives p-jaeger-span-...)"),
-    _es("index-date-separator", "Separator in the indices' date suffix"),
-    _es("num-shards", "Shards of each new index", INT),
-    _es("num-replicas", "Replicas of each new index", INT),
-    _es("create-index-templates", "Install Jaeger's index templates at start-up", BOOL),
-    _es("use-aliases", "Read and write through the aliases es-rollover manages", BOOL),
-    _es("max-span-age", "How far back trace lookups and service lists reach", DURATION_US),
-    _es("max-doc-count", "Hits per search and terms-aggregation size", INT),
-    Flag(
-        "es.bulk.size", "Largest _bulk request, in bytes", "storage.elasticsearch.bulk_size", "storage", INT
-    ),
-    Flag(
-        "es.bulk.workers",
-        "_bulk requests in flight at once",
-        "storage.elasticsearch.bulk_workers",
-        "storage",
-        INT,
-    ),
-    Flag(
-        "es.bulk.actions", "Documents per _bulk request", "storage.elasticsearch.bulk_actions", "storage", INT
-    ),
-    Flag(
-        "es.bulk.flush-interval",
-        "Accepted for compatibility: a _bulk request leaves once a --es.bulk.workers slot is free",
-        "storage.elasticsearch.bulk_flush_interval",
-        "storage",
-        DURATION_S,
-    ),
-    _es("version", "Major version of Elasticsearch; 0 asks the cluster", INT),
-    _es("timeout", "Timeout of one request to Elasticsearch", DURATION_S),
-    _es(
-        "start-timeout",
-        "How long start-up keeps retrying an unreachable Elasticsearch before it gives up (0: one attempt)",
-        DURATION_S,
-    ),
-    *(
-        Flag(f"es.tls.{name}", help_, f"storage.elasticsearch.tls.{name.replace('-', '_')}", "storage", kind)
-        for name, help_, kind in (
-            ("enabled", "Talk to Elasticsearch over TLS", BOOL),
-            ("ca", "CA bundle (PEM) that verifies the server's certificate", TEXT),
-            ("cert", "Client certificate (PEM) for mutual TLS", TEXT),
-            ("key", "Client private key (PEM) for mutual TLS", TEXT),
-            ("server-name", "Host name expected in the server's certificate (default: the URL's host)", TEXT),
-            (
-                "skip-host-verify",
-                "Accept any server certificate (insecure: for tests and self-signed setups)",
-                BOOL,
-            ),
-        )
-    ),
-    *(
-        Flag(
-            f"es.tags-as-fields.{name}",
-            help_,
-            f"storage.elasticsearch.tags_as_fields.{name.replace('-', '_')}",
-            "storage",
-            kind,
-        )
-        for name, help_, kind in (
-            ("all", "Store every tag as an object field (tag.<key>) besides the nested list", BOOL),
-            ("include", "Comma-separated tag keys stored as object fields", KEYS),
-            (
-                "config-file",
-                "File of tag keys (one a line) stored as object fields, merged with .include",
-                TEXT,
-            ),
-            ("dot-replacement", "Replaces '.' in tag keys stored as fields", TEXT),
-        )
-    ),
+    *_http_limits("admin.http", "admin.http_limits", "common"),
+    *STORAGE_FLAGS,
     Flag(
         "collector.queue-size",
         "The queue size of the collector, in spans",
@@ -273,6 +188,11 @@ FLAGS: tuple[Flag, ...] = (
         "collector",
         HOST_PORT,
     ),
+    *_http_limits("collector.http-server", "collector.http_limits", "collector"),
+    *_http_limits("collector.otlp.http", "collector.otlp_http_limits", "collector"),
+    *_http_limits("collector.zipkin", "collector.zipkin_limits", "collector"),
+    *_grpc_age("collector.grpc-server", "grpc"),
+    *_grpc_age("collector.otlp.grpc", "otlp_grpc"),
     Flag(
         "collector.grpc-server.host-port",
         "host:port of the collector's gRPC server (jaeger.api_v2 CollectorService and SamplingManager)",
@@ -339,6 +259,7 @@ FLAGS: tuple[Flag, ...] = (
         "agent",
         HOST_PORT,
     ),
+    *_http_limits("http-server", "agent.http_limits", "agent"),
     Flag(
         "reporter.type",
         "How the agent forwards spans to collectors: grpc (jaeger.api_v2 PostSpans) or http (thrift)",
@@ -379,6 +300,7 @@ FLAGS: tuple[Flag, ...] = (
         "query",
         HOST_PORT,
     ),
+    *_http_limits("query.http-server", "query.http_limits", "query"),
     Flag(
         "query.base-path",
         "The base path for all HTTP routes of the query server, e.g. /jaeger",

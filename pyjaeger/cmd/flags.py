@@ -12,8 +12,8 @@ from dataclasses import fields, replace
 from typing import Any, TypeVar, get_type_hints
 
 from pyjaeger.cmd.config import Config
-from pyjaeger.cmd.flag_rules import given_text, parse_text
-from pyjaeger.cmd.flag_table import FLAGS, Flag
+from pyjaeger.cmd.flag_rules import Flag, given_text, parse_text
+from pyjaeger.cmd.flag_table import FLAGS
 
 __all__ = ["COMMANDS", "add_flags", "build_config", "flag_value", "describe"]
 

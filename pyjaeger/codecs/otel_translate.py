@@ -22,7 +22,6 @@ __all__ = [
     "STATUS_CODES",
     "KIND_NUMBERS",
     "DecodeResult",
-    "rejection_message",
     "span_tags",
     "add_span_fields_as_tags",
     "link_ref_type",
@@ -45,11 +44,7 @@ class DecodeResult:
     spans: list[Span]
     rejected: int = 0  # spans refused for invalid content, reported as OTLP partial success
     error_message: str = ""  # why, for the partial-success response; "" when rejected == 0
-
-
-def rejection_message(rejected: int, first_reason: str) -> str:
-    """The partial-success text: how many spans were refused and why the first one was."""
-    return f"{rejected} span(s) rejected; first: {first_reason}" if rejected else ""
+    first_reason: str = ""  # the first refused span's reason alone
 
 
 def span_tags(scope_name: str, scope_version: str) -> list[KeyValue]:

@@ -13,12 +13,12 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.common.v1 import common_pb2
 
 from pyjaeger.codecs.errors import parse_protobuf
+from pyjaeger.codecs.limits import rejection_message
 from pyjaeger.codecs.otel_translate import (
     NO_SERVICE_NAME,
     DecodeResult,
     link_ref_type,
     otel_span,
-    rejection_message,
     render_json_value,
     span_tags,
 )
@@ -152,7 +152,7 @@ def _convert(req: Any) -> DecodeResult:
                         warnings,
                     )
                 )
-    return DecodeResult(spans, rejected, rejection_message(rejected, first_reason))
+    return DecodeResult(spans, rejected, rejection_message(rejected, first_reason), first_reason)
 
 
 def _id_problem(trace_id: bytes, span_id: bytes) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from pyjaeger.codecs.errors import DecodeError
+from pyjaeger.codecs.limits import rejection_message
 from pyjaeger.codecs.otel_translate import (
     NO_SERVICE_NAME,
     SPAN_KINDS,
@@ -24,7 +25,6 @@ from pyjaeger.codecs.otel_translate import (
     DecodeResult,
     link_ref_type,
     otel_span,
-    rejection_message,
     render_json_value,
     span_tags,
 )
@@ -41,6 +41,7 @@ from pyjaeger.codecs.proto_json import (
     json_object,
     json_string,
 )
+from pyjaeger.gotext import json as go_json
 from pyjaeger.model import KeyValue, Log, Process, Span, SpanRefType, ValueType
 
 __all__ = ["decode_export_json", "encode_export_response_json"]
@@ -72,8 +73,8 @@ _SCALAR_TYPES = (
 def decode_export_json(data: bytes) -> DecodeResult:
     """Decode an OTLP/JSON ExportTraceServiceRequest body."""
     try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError as e:
+        doc = go_json.loads(data)
+    except ValueError as e:
         raise DecodeError(f"invalid JSON: {e}") from None
     try:
         return _convert(doc)
@@ -188,7 +189,7 @@ def _convert(doc: object) -> DecodeResult:
                 if k >= 0:
                     where += f".spans[{k}]"
         raise e.under(where) if where else e from None
-    return DecodeResult(spans, rejected, rejection_message(rejected, first_reason))
+    return DecodeResult(spans, rejected, rejection_message(rejected, first_reason), first_reason)
 
 
 def _id_problem(trace_hex: str, span_hex: str) -> str:

@@ -6,12 +6,12 @@ Jaeger keeps them; an address annotation (`ca`, `sa`, `ma` set to true) gives an
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pyjaeger.codecs.errors import DecodeError
 from pyjaeger.codecs.zipkin_model import Endpoint, ZipkinSpan
 from pyjaeger.codecs.zipkin_v1 import ADDRESS_KEYS, V1Annotation, V1BinaryAnnotation, V1Span, convert_all
+from pyjaeger.gotext import json as go_json
 from pyjaeger.json_kind import json_kind
 from pyjaeger.model import trace_id_from_hex
 
@@ -21,8 +21,8 @@ __all__ = ["decode_v1_json"]
 def decode_v1_json(data: bytes) -> list[ZipkinSpan]:
     """A Zipkin v1 JSON array of spans (POST /api/v1/spans, application/json)."""
     try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
+        doc = go_json.loads(data)
+    except ValueError as e:
         raise DecodeError(f"Zipkin v1 JSON: not JSON: {e}") from None
     if not isinstance(doc, list):
         raise DecodeError(f"Zipkin v1 JSON: expected an array of spans, got {json_kind(doc)}")

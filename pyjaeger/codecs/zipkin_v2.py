@@ -22,6 +22,7 @@ import orjson
 
 from pyjaeger.codecs.errors import DecodeError, parse_protobuf
 from pyjaeger.codecs.zipkin_model import KINDS, Annotation, Endpoint, ZipkinSpan
+from pyjaeger.gotext import json as go_json
 from pyjaeger.idl.zipkin import zipkin_pb2
 from pyjaeger.json_kind import json_kind
 from pyjaeger.model import span_id_from_hex, trace_id_from_hex
@@ -42,8 +43,8 @@ class _Invalid(Exception):
 def decode_v2_json(data: bytes) -> list[ZipkinSpan]:
     """Decode a Zipkin v2 JSON body: an array of span objects. Unknown fields are ignored."""
     try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError as e:
+        doc = go_json.loads(data)
+    except ValueError as e:
         raise DecodeError(f"zipkin v2 JSON: invalid JSON: {e}") from None
     if not isinstance(doc, list):
         raise DecodeError(f"zipkin v2 JSON: expected an array of spans, got {json_kind(doc)}")

@@ -7,7 +7,10 @@ plain for 1e-6 <= |f| < 1e21 and in exponent form otherwise (`1e-7`, `1e+21`); b
 A map's keys are sorted (Go sorts map keys; a struct keeps its field order: pass a dict in that
 order with `sort_keys=False`).
 
-Reading: Python's `json` finds the same syntax errors as Go's scanner at the same place; these
+Reading (`loads`): what Go's decoder makes of a body, so every JSON codec stores valid text:
+invalid UTF-8 bytes and unpaired surrogate escapes (`"\\udc00"`) become U+FFFD instead of
+failing the body (orjson refuses both) or reaching storage as lone surrogates (Python's `json`
+keeps them). Python's `json` finds the same syntax errors as Go's scanner at the same place; these
 helpers word them as Go does, for the messages Jaeger's query API shows verbatim.
 """
 
@@ -18,12 +21,14 @@ import json
 import math
 import re
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
+
+import orjson
 
 from pyjaeger.gotext.strconv import quote
 from pyjaeger.json_kind import json_kind
 
-__all__ = ["marshal", "marshal_string", "marshal_float", "escape_html", "unmarshal_string_map"]
+__all__ = ["marshal", "marshal_string", "marshal_float", "escape_html", "loads", "unmarshal_string_map"]
 
 # Escaped besides quotes, backslashes and controls: HTML characters and JS line terminators.
 _HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -118,10 +123,44 @@ def escape_html(document: bytes) -> bytes:
     return document
 
 
+# --- Reading ------------------------------------------------------------------------------------
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def loads(data: bytes | str) -> Any:
+    """A JSON document as Go's `encoding/json` reads it into `interface{}`: ValueError (with the
+    parser's message) when it is not JSON or nests deeper than the parsers allow (orjson 1024,
+    Python's recursion limit); NaN and Infinity are not JSON."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        first = e
+    # Invalid UTF-8, lone surrogates and integers beyond 64 bits are where orjson and Go part;
+    # the slow path reads those as Go does. Anything it also refuses keeps orjson's message.
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, _NonFinite):
+        raise ValueError(str(first)) from None
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    return _replace_surrogates(doc)
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATES.sub("\ufffd", value) if _SURROGATES.search(value) else value
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    return value
+
+
 # --- Unmarshal errors ---------------------------------------------------------------------------
 
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
-_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def _quote_char(c: str) -> str:
@@ -210,6 +249,8 @@ def unmarshal_string_map(text: str) -> dict[str, str]:
         value = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:
         raise ValueError(_syntax_error(e)) from None
+    except RecursionError:
+        raise ValueError("exceeded max depth") from None
     except _NonFinite as e:
         # Go stops at the first letter: after a minus sign it wanted a digit.
         name = str(e)

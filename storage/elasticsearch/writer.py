@@ -6,7 +6,8 @@ pair is written again only after `_SERVICE_CACHE_TTL` (Jaeger's `--es.service-ca
 Connection errors, 429 and 5xx are retried with backoff, whole requests or the failed items of
 a request; what still fails raises `StorageError(transient=True)`, and the collector keeps the
 batch and tries again later. Documents the cluster refuses (mapping errors, 400) raise a plain
-`StorageError`: the collector counts the batch as a failed save. A batch written again after a
+`StorageError` naming the spans whose documents were refused (`failed`): the collector counts
+those as failed saves and the others, which are stored, as saved. A batch written again after a
 transient failure may index some span documents twice (they have no `_id`, as in Jaeger); the
 query service drops exact duplicates.
 
@@ -38,8 +39,9 @@ _SERVICE_CACHE_MAX = 100_000
 _BACKOFF_S = 0.1
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
-# One bulk line pair: (action+document bytes, service cache key or None).
-_Item = tuple[bytes, tuple[str, str, str] | None]
+# One bulk line pair: (action+document bytes, service cache key or None, position of its span in
+# the write for a span document or -1).
+_Item = tuple[bytes, tuple[str, str, str] | None, int]
 
 
 def describe_error(e: Exception) -> str:
@@ -60,22 +62,29 @@ class _Write:
     future: asyncio.Future[None]
     pending: int
     error: StorageError | None = None
+    refused: list[int] | None = None  # positions of the spans whose documents were refused
 
-    def settle(self, error: StorageError | None) -> None:
+    def settle(self, error: StorageError | None, span: int = -1) -> None:
         # A transient failure wins over a permanent one: the collector then writes the batch
         # again rather than dropping documents that a later attempt could store.
         if error is not None and (self.error is None or (error.transient and not self.error.transient)):
             self.error = error
+        if error is not None and not error.transient and span >= 0:
+            self.refused = [*(self.refused or ()), span]
         self.pending -= 1
         if self.pending == 0 and not self.future.done():
             if self.error is None:
                 self.future.set_result(None)
-            else:
+            elif self.error.transient:
                 self.future.set_exception(self.error)
+            else:
+                refused = sorted(self.refused or ())
+                self.future.set_exception(StorageError(str(self.error), failed=refused))
 
 
-# One bulk line pair waiting to be sent: (action+document bytes, service cache key or None, its write).
-_Doc = tuple[bytes, tuple[str, str, str] | None, _Write]
+# One bulk line pair waiting to be sent: (action+document bytes, service cache key or None, its
+# write, its span's position or -1).
+_Doc = tuple[bytes, tuple[str, str, str] | None, _Write, int]
 
 
 class ElasticsearchWriter(SpanWriter):
@@ -107,7 +116,7 @@ class ElasticsearchWriter(SpanWriter):
             raise StorageError("elasticsearch writer is closed")
         items = self._items(spans)
         write = _Write(asyncio.get_running_loop().create_future(), len(items))
-        self._buffer.extend((line, key, write) for line, key in items)
+        self._buffer.extend((line, key, write, span) for line, key, span in items)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         await write.future
@@ -121,7 +130,8 @@ class ElasticsearchWriter(SpanWriter):
         await asyncio.gather(*tasks, return_exceptions=True)
         closed = StorageError("elasticsearch writer closed before the documents were written")
         while self._buffer:
-            self._buffer.popleft()[2].settle(closed)
+            doc = self._buffer.popleft()
+            doc[2].settle(closed, doc[3])
 
     async def _flush(self) -> None:
         while self._buffer:
@@ -149,7 +159,7 @@ class ElasticsearchWriter(SpanWriter):
         except asyncio.CancelledError:
             closed = StorageError("elasticsearch writer closed before the documents were written")
             for doc in docs:
-                doc[2].settle(closed)
+                doc[2].settle(closed, doc[3])
             raise
         finally:
             self._slots.release()
@@ -161,7 +171,7 @@ class ElasticsearchWriter(SpanWriter):
         now = time.monotonic()
         pending: set[tuple[str, str, str]] = set()
         items: list[_Item] = []
-        for span in spans:
+        for position, span in enumerate(spans):
             cached = processes.get(id(span.process))
             if cached is None or cached[0] is not span.process:
                 cached = processes[id(span.process)] = (span.process, process_to_doc(span.process, taf))
@@ -169,7 +179,7 @@ class ElasticsearchWriter(SpanWriter):
             if span.warnings:
                 doc["warnings"] = span.warnings  # not in Jaeger's schema; Jaeger ignores it
             action = {"index": {"_index": names.span_write_index(span.start_time)}}
-            items.append((orjson.dumps(action) + b"\n" + orjson.dumps(doc) + b"\n", None))
+            items.append((orjson.dumps(action) + b"\n" + orjson.dumps(doc) + b"\n", None, position))
             service_index = names.service_write_index(span.start_time)
             key = (service_index, span.process.service_name, span.operation_name)
             written = self._services.get(key)
@@ -178,7 +188,7 @@ class ElasticsearchWriter(SpanWriter):
             pending.add(key)
             doc_id, body = service_doc(span)
             action = {"index": {"_index": service_index, "_id": doc_id}}
-            items.append((orjson.dumps(action) + b"\n" + orjson.dumps(body) + b"\n", key))
+            items.append((orjson.dumps(action) + b"\n" + orjson.dumps(body) + b"\n", key, -1))
         return items
 
     async def _send(self, docs: list[_Doc]) -> None:
@@ -196,7 +206,7 @@ class ElasticsearchWriter(SpanWriter):
                 if isinstance(e, ApiError) and status not in _RETRY_STATUSES and (status or 0) < 500:
                     refused = StorageError(f"elasticsearch _bulk failed: {e}")
                     for doc in docs:
-                        doc[2].settle(refused)
+                        doc[2].settle(refused, doc[3])
                     return
                 retry, last_error = docs, describe_error(e)
             else:
@@ -213,7 +223,7 @@ class ElasticsearchWriter(SpanWriter):
                         last_error = str(outcome.get("error"))
                     else:
                         refused = StorageError(f"elasticsearch refused a document: {outcome.get('error')}")
-                        doc[2].settle(refused)
+                        doc[2].settle(refused, doc[3])
             if not retry:
                 return
             if attempt >= self._config.max_retries:

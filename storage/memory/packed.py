@@ -9,11 +9,12 @@ collection and the blob never is. The blob is only read back when a search needs
 dependencies, or to rebuild the span.
 
 Layout of a packed span (indexes are the constants below):
-  (trace_id, span_id, operation_name, flags, start_time, duration, process, blob)
+  (trace_id, span_id, operation_name, flags, start_time, duration, process, blob, span_kind)
   process: (service_name, ((key, value_type, value), ...)), shared between equal processes
   blob:    marshal of (tags, logs, refs, warnings) with
            tags ((key, value_type, value), ...), logs ((timestamp, tags), ...),
            refs ((ref_type, trace_id, span_id), ...), warnings (str, ...) or None
+  span_kind: the span's `span.kind` ("" when none), kept out of the blob for the operation index
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "DURATION",
     "PROCESS",
     "BLOB",
+    "KIND",
     "parent_span_id",
 ]
 
@@ -44,7 +46,7 @@ Packed = tuple[Any, ...]
 PackedTags = tuple[tuple[str, int, Any], ...]
 PackedProcess = tuple[str, PackedTags]
 
-TRACE_ID, SPAN_ID, OPERATION, FLAGS, START, DURATION, PROCESS, BLOB = range(8)
+TRACE_ID, SPAN_ID, OPERATION, FLAGS, START, DURATION, PROCESS, BLOB, KIND = range(9)
 
 _INTERN_LIMIT = 10_000  # distinct processes remembered for sharing; the cache restarts past it
 _MARSHAL_VERSION = 4
@@ -80,6 +82,7 @@ class Packer:
             span.duration,
             self._process(span.process),
             _dumps(details, _MARSHAL_VERSION),
+            span.span_kind,
         )
 
     def _process(self, process: Process) -> PackedProcess:

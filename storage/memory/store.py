@@ -5,7 +5,11 @@ id → spans; per service, every span's start time (sorted) beside its trace's s
 search walks one service's spans newest first inside the time window and stops at the limit;
 per service, the (operation, span kind) pairs. The oldest trace (by first arrival) is evicted
 when `max_traces` is exceeded: its spans are released at once, its index entries are skipped and
-compacted away in bulk.
+compacted away in bulk, and a service or operation none of the stored spans has any more is
+forgotten, so a flood of names cannot outgrow the trace bound (Jaeger's memory store keeps them).
+
+A write packs every span before it indexes any: a span that cannot be packed fails the write
+with nothing of it stored, as the `SpanWriter` contract asks.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ from pyjaeger.storage.links import count_link_nodes, to_links
 from pyjaeger.storage.matching import has_tag, within
 from pyjaeger.storage.memory.packed import (
     DURATION,
+    KIND,
     OPERATION,
     PROCESS,
     SPAN_ID,
     START,
+    TRACE_ID,
     Packed,
     Packer,
     parent_span_id,
@@ -78,7 +84,8 @@ _BUCKET_BITS = 24  # ~16.8 s of µs per bucket
 
 
 class _ServiceIndex:
-    """A service's spans by start time, in buckets kept in key order, plus its operations."""
+    """A service's spans by start time, in buckets kept in key order, plus its operations with
+    how many stored spans have each."""
 
     __slots__ = ("buckets", "dead", "keys", "operations", "size")
 
@@ -87,7 +94,7 @@ class _ServiceIndex:
         self.keys: list[int] = []  # bucket keys, ascending
         self.size = 0
         self.dead = 0
-        self.operations: dict[tuple[str, str], None] = {}
+        self.operations: dict[tuple[str, str], int] = {}
 
     def add(self, start: int, seq: int) -> None:
         key = start >> _BUCKET_BITS
@@ -164,14 +171,13 @@ class MemoryStore(SpanWriter, SpanReader, DependencyReader):
     async def write_spans(self, spans: Sequence[Span]) -> None:
         pack = self._packer.pack
         with self._lock:
+            packed = [pack(span) for span in spans]  # all or nothing: indexing cannot fail
             traces, by_seq, services = self._traces, self._by_seq, self._services
-            for span in spans:
-                p = pack(span)
-                rec = traces.get(span.trace_id)
+            for p in packed:
+                trace_id = p[TRACE_ID]
+                rec = traces.get(trace_id)
                 if rec is None:
-                    rec = traces[span.trace_id] = by_seq[self._next_seq] = _TraceRecord(
-                        span.trace_id, self._next_seq
-                    )
+                    rec = traces[trace_id] = by_seq[self._next_seq] = _TraceRecord(trace_id, self._next_seq)
                     self._next_seq += 1
                     if self.max_traces and len(traces) > self.max_traces:
                         self._evict_oldest()
@@ -181,17 +187,32 @@ class MemoryStore(SpanWriter, SpanReader, DependencyReader):
                 if idx is None:
                     idx = services[svc] = _ServiceIndex()
                 idx.add(p[START], rec.seq)
-                idx.operations[(p[OPERATION], span.span_kind)] = None
+                ops = idx.operations
+                op = (p[OPERATION], p[KIND])
+                ops[op] = ops.get(op, 0) + 1
 
     def _evict_oldest(self) -> None:
         _, rec = self._traces.popitem(last=False)
         del self._by_seq[rec.seq]
         spans, rec.spans = rec.spans, []
+        services = self._services
         for p in spans:
-            idx = self._services[p[PROCESS][0]]
-            idx.dead += 1
-            if idx.dead >= _COMPACT_MIN and idx.dead * 2 >= idx.size:
-                idx.compact(self._by_seq)
+            svc = p[PROCESS][0]
+            idx = services[svc]
+            ops = idx.operations
+            op = (p[OPERATION], p[KIND])
+            left = ops[op] - 1
+            if left:
+                ops[op] = left
+                idx.dead += 1
+                if idx.dead >= _COMPACT_MIN and idx.dead * 2 >= idx.size:
+                    idx.compact(self._by_seq)
+            else:
+                del ops[op]
+                if not ops:  # no stored span of this service is left: its whole index goes
+                    del services[svc]
+                else:
+                    idx.dead += 1
 
     async def get_trace(self, trace_id: int) -> Trace | None:
         with self._lock:

@@ -115,7 +115,9 @@ def check_schema(conn: sqlite3.Connection, path: str) -> bool:
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
-    """WAL mode and the base tables, on a writer's connection."""
+    """Incremental auto-vacuum (set before anything else, or SQLite ignores it), WAL mode and
+    the base tables, on a writer's connection."""
+    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("BEGIN IMMEDIATE")
     try:

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 _STOP = object()
 _ROWS_PER_INSERT = 100  # x 7 columns, under SQLite's 32766 variables
 _MAINTENANCE_INTERVAL = 10.0  # s between retention checks while the store is idle or busy
+_SIZE_STEPS = 64  # retention steps in one turn while the store is over its size bound
 
 
 class _Request:
@@ -124,19 +125,31 @@ class Writer:
                 else:
                     writes.append(item)
             self._flush(writes)
-            if not stopping and self._maintenance_due() == 0:
+            if not stopping and (self._maintenance_due() == 0 or self._over_size()):
                 self._maintain()
 
     def _maintenance_due(self) -> float:
         return max(0.0, self._last_maintenance + _MAINTENANCE_INTERVAL - time.monotonic())
 
-    def _maintain(self) -> None:
-        # One bounded step per turn: a busy queue interleaves its transactions with the steps.
+    def _over_size(self) -> bool:
         try:
-            more = self._retention.step(self._conn, self.partitions)
-        except sqlite3.Error:
-            log.exception("sqlite storage at %s: retention step failed", self._path)
-            more = False
+            return self._retention.over_size(self._conn)
+        except (sqlite3.Error, OSError):
+            return False
+
+    def _maintain(self) -> None:
+        # Bounded steps per turn: a busy queue interleaves its transactions with them. Past the
+        # size bound, steps go on (up to a limit) until the store is back under it, so that
+        # retention keeps up with ingest at full rate.
+        more = True
+        for _ in range(_SIZE_STEPS):
+            try:
+                more = self._retention.step(self._conn, self.partitions)
+            except sqlite3.Error:
+                log.exception("sqlite storage at %s: retention step failed", self._path)
+                more = False
+            if not more or not self._over_size():
+                break
         self._last_maintenance = 0.0 if more else time.monotonic()
 
     def _call(self, request: _Request) -> None:

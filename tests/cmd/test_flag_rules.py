@@ -17,8 +17,8 @@ import pytest
 from pyjaeger.cmd.cli import build_parser, main
 from pyjaeger.cmd.config import Config
 from pyjaeger.cmd.es_tool_args import Resolver
-from pyjaeger.cmd.flag_rules import BOOL, env_name
-from pyjaeger.cmd.flag_table import FLAGS, config_default
+from pyjaeger.cmd.flag_rules import BOOL, config_default, env_name
+from pyjaeger.cmd.flag_table import FLAGS
 from pyjaeger.cmd.flags import COMMANDS, build_config, describe, flag_value
 from pyjaeger.errors import ConfigError
 from pyjaeger.hostport import HostPort
@@ -191,11 +191,11 @@ def test_every_config_field_a_flag_sets_exists_and_each_is_set_once() -> None:
 
 def test_a_config_default_change_reaches_the_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     """The flag has no default of its own: it shows what the config class says."""
-    from pyjaeger.cmd import flag_table
+    from pyjaeger.cmd import flag_rules
 
     flag = next(f for f in FLAGS if f.name == "collector.queue-size")
     assert flag.default == "2000"
     changed = Config()
     object.__setattr__(changed.collector, "queue_size", 7)
-    monkeypatch.setattr(flag_table, "_defaults", lambda: changed)
+    monkeypatch.setattr(flag_rules, "_defaults", lambda: changed)
     assert flag.default == "7"

@@ -118,11 +118,20 @@ async def test_http_bad_input_then_good(make_app: Callable[..., Any]) -> None:
 
 async def test_http_invalid_ids_partial_success(make_app: Callable[..., Any]) -> None:
     app = await make_app()
-    bad = OTLP_JSON.replace(b'"0000000000000000000000000000abcd"', b'"00000000000000000000000000000000"')
+    good = b'{"traceId":"0000000000000000000000000000abcd","spanId":"00000000000000ef","name":"j"}'
+    bad = good.replace(b'"0000000000000000000000000000abcd"', b'"00000000000000000000000000000000"')
+    one_of_two = OTLP_JSON.replace(b'"spans":[', b'"spans":[' + bad + b",")
     async with httpx.AsyncClient() as c:
-        r = await c.post(http_url(app), content=bad, headers={"content-type": "application/json"})
-    assert r.status_code == 200
-    assert r.json()["partialSuccess"]["rejectedSpans"] in ("1", 1)
+        r = await c.post(http_url(app), content=one_of_two, headers={"content-type": "application/json"})
+        assert r.status_code == 200
+        assert r.json()["partialSuccess"]["rejectedSpans"] in ("1", 1)
+        # Nothing left to store: the request as a whole is refused, with the reason.
+        all_bad = OTLP_JSON.replace(
+            b'"0000000000000000000000000000abcd"', b'"00000000000000000000000000000000"'
+        )
+        r = await c.post(http_url(app), content=all_bad, headers={"content-type": "application/json"})
+        assert r.status_code == 400
+        assert "1 span(s) rejected; first:" in r.text and "traceId is all zero" in r.text
 
 
 async def test_grpc_export_stored(make_app: Callable[..., Any]) -> None:

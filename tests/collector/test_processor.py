@@ -155,9 +155,56 @@ async def test_permanent_storage_error_is_counted_and_dropped(span: Callable[...
     await p.start()
     p.submit([span(1, 1, service="a"), span(1, 2, service="a")], "otlp", "grpc")
     await p.stop()
-    assert w.attempts == 1
+    # The batch, then each span alone: the refusal may concern one span only.
+    assert w.attempts == 3
     assert metric(reg, "jaeger_collector_spans_saved_by_svc_total", debug="false", result="err", svc="a") == 2
     assert p.queue_length == 0
+
+
+class Poisoned(SpanWriter):
+    """Refuses every write holding a span of service "poison", all or nothing, as sqlite does;
+    or, with `names_failed`, stores the rest and says which it did not, as Elasticsearch does."""
+
+    def __init__(self, names_failed: bool = False) -> None:
+        self.names_failed = names_failed
+        self.written: list[Span] = []
+        self.attempts = 0
+
+    async def write_spans(self, spans: Sequence[Span]) -> None:
+        self.attempts += 1
+        bad = [i for i, s in enumerate(spans) if s.process.service_name == "poison"]
+        if bad and not self.names_failed:
+            raise ValueError("cannot encode")
+        self.written += [s for i, s in enumerate(spans) if i not in bad]
+        if bad:
+            raise StorageError("mapper_parsing_exception", failed=bad)
+
+
+@pytest.mark.parametrize("names_failed", [False, True], ids=["all-or-nothing", "names-failed"])
+async def test_one_bad_span_costs_only_itself(span: Callable[..., Any], names_failed: bool) -> None:
+    """Batches of several requests merged into one write: a span storage refuses loses only
+    itself, and the counts say exactly what was stored."""
+    reg = CollectorRegistry()
+    w = Poisoned(names_failed)
+    p = SpanProcessor(w, CollectorMetrics(reg), queue_size=1000, num_workers=1)
+    requests = [[span(t, i, service="good") for i in range(1, 6)] for t in range(1, 9)]
+    requests.insert(
+        3, [span(99, 1, service="good"), span(99, 2, service="poison"), span(99, 3, service="good")]
+    )
+    for batch in requests:  # queued before the worker starts: one merged write
+        p.submit(batch, "otlp", "grpc")
+    await p.start()
+    await p.stop()
+    stored = {(s.trace_id, s.span_id) for s in w.written}
+    assert len(stored) == 42 and (99, 2) not in stored and len(w.written) == 42  # nothing twice
+    ok = metric(reg, "jaeger_collector_spans_saved_by_svc_total", debug="false", result="ok", svc="good")
+    err = metric(reg, "jaeger_collector_spans_saved_by_svc_total", debug="false", result="err", svc="poison")
+    assert (ok, err) == (42, 1)
+    assert (
+        metric(reg, "jaeger_collector_spans_saved_by_svc_total", debug="false", result="err", svc="good") == 0
+    )
+    # merged write, then each request (9), then the bad one halved: [1] and [2, 3], [2] and [3]
+    assert w.attempts == (1 if names_failed else 14)
 
 
 async def test_transient_storage_error_keeps_the_batch_until_written(span: Callable[..., Any]) -> None:
