@@ -134,19 +134,31 @@ def loopback_config_fixture() -> Callable[..., Config]:
 
 
 ES_LAUNCHER_MODULE = "pyjaeger_tests_es_launcher"  # launcher.MODULE_NAME
+FUZZ_PIPELINE_MODULE = "pyjaeger_bench_fuzz_pipeline"
+
+
+def load_by_path(name: str, path: Path) -> ModuleType:
+    """A helper file imported by path once, as `name` (tests and bench are not packages)."""
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # before running it: dataclasses look their module up
+        spec.loader.exec_module(module)
+    return module
 
 
 def load_es_launcher() -> ModuleType:
-    """tests/elasticsearch/launcher.py, imported by path once (tests are not a package)."""
-    module = sys.modules.get(ES_LAUNCHER_MODULE)
-    if module is None:
-        path = Path(__file__).parent / "elasticsearch" / "launcher.py"
-        spec = importlib.util.spec_from_file_location(ES_LAUNCHER_MODULE, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[ES_LAUNCHER_MODULE] = module
-        spec.loader.exec_module(module)
-    return module
+    """tests/elasticsearch/launcher.py."""
+    return load_by_path(ES_LAUNCHER_MODULE, Path(__file__).parent / "elasticsearch" / "launcher.py")
+
+
+@pytest.fixture(scope="session")
+def mutate_bytes() -> Any:
+    """bench/fuzz_pipeline.py's byte mutator, the one every fuzz test uses."""
+    path = Path(__file__).parents[1] / "bench" / "fuzz_pipeline.py"
+    return load_by_path(FUZZ_PIPELINE_MODULE, path).mutate_bytes
 
 
 @pytest.fixture

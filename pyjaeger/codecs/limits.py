@@ -3,10 +3,12 @@
 A span leaving a codec is stored, indexed, labelled in Prometheus and rendered as JSON. Codecs
 already guarantee valid Unicode (Thrift and JSON readers replace invalid UTF-8 and lone surrogates
 with U+FFFD, as Go does; protobuf refuses invalid UTF-8) and ids within their widths. What a wire
-format can still carry is a number outside Jaeger's int64 microsecond range: Zipkin JSON writes
-times as unbounded numbers (`"timestamp": 1e30`), Zipkin proto as unsigned fixed64, api_v2 as
-seconds that overflow once multiplied. Such a span cannot be stored as Jaeger stores it (int64
-µs in every backend); it is refused on its own, with a reason, and the rest of its request goes on.
+format can still carry is a time no backend can place: Zipkin JSON writes times as unbounded
+numbers (`"timestamp": 1e30`), Zipkin proto as unsigned fixed64, api_v2 as seconds that overflow
+int64 once multiplied. The rule is protobuf's `Timestamp` range, the one Jaeger's api_v2 and
+OTLP's clients live in: a span's start, its end and its log times lie in the years 1 to 9999
+(every backend keeps int64 µs, and Elasticsearch names indices by the date); its duration fits
+int64 µs. A span outside is refused on its own, with a reason, and the rest of its request goes on.
 """
 
 from __future__ import annotations
@@ -16,10 +18,21 @@ from dataclasses import dataclass
 
 from pyjaeger.model import MAX_SPAN_ID, MAX_TRACE_ID, Span
 
-__all__ = ["INT64_MIN", "INT64_MAX", "Screened", "span_problem", "screen", "rejection_message"]
+__all__ = [
+    "INT64_MIN",
+    "INT64_MAX",
+    "MIN_TIME_US",
+    "MAX_TIME_US",
+    "Screened",
+    "span_problem",
+    "screen",
+    "rejection_message",
+]
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
+MIN_TIME_US = -62_135_596_800_000_000  # 0001-01-01T00:00:00Z
+MAX_TIME_US = 253_402_300_799_999_999  # 9999-12-31T23:59:59.999999Z
 
 
 @dataclass(slots=True)
@@ -32,17 +45,19 @@ class Screened:
 def span_problem(span: Span) -> str:
     """Why `span` cannot be stored as it is, or ""."""
     start, duration = span.start_time, span.duration
-    if not INT64_MIN <= start <= INT64_MAX:
-        return f"start time {start} µs is outside int64"
-    if not INT64_MIN <= duration <= INT64_MAX or not INT64_MIN <= start + max(duration, 0) <= INT64_MAX:
-        return f"duration {duration} µs is outside int64 (start {start} µs)"
+    if not MIN_TIME_US <= start <= MAX_TIME_US:
+        return f"start time {start} µs is outside the years 1 to 9999"
+    if not INT64_MIN <= duration <= INT64_MAX:
+        return f"duration {duration} µs is outside int64"
+    if start + duration > MAX_TIME_US:
+        return f"start time {start} µs plus duration {duration} µs ends after the year 9999"
     if not 0 <= span.trace_id <= MAX_TRACE_ID:
         return f"trace id {span.trace_id:x} is wider than 128 bits"
     if not 0 <= span.span_id <= MAX_SPAN_ID:
         return f"span id {span.span_id:x} is wider than 64 bits"
     for log in span.logs:
-        if not INT64_MIN <= log.timestamp <= INT64_MAX:
-            return f"log timestamp {log.timestamp} µs is outside int64"
+        if not MIN_TIME_US <= log.timestamp <= MAX_TIME_US:
+            return f"log timestamp {log.timestamp} µs is outside the years 1 to 9999"
     for ref in span.references:
         if not 0 <= ref.trace_id <= MAX_TRACE_ID or not 0 <= ref.span_id <= MAX_SPAN_ID:
             return "a reference's ids are wider than 128/64 bits"

@@ -6,11 +6,12 @@ own short transaction:
 - a partition holding spans on both sides of the cutoff loses its blocks (schema.py) that are
   wholly older one at a time (with its tag rows), then its remaining older spans `batch` at a
   time;
-- with `max_size`, the disk footprint (the file and its WAL) stays under it: the WAL is kept to
-  `wal_limit` (checkpoints every that many bytes, the file truncated to it after), the data to
-  `data_limit` by dropping the oldest partition whole, or, when only one is left, its oldest
-  block; and a file larger than `file_limit` (a burst, or a smaller `max_size` than before)
-  gives its free pages back to the file system (incremental vacuum).
+- with `max_size`, the disk footprint (the file and its WAL) stays under it: while the data and
+  the WAL beside it pass `target`, the oldest partition is dropped whole, or, when only one is
+  left, its oldest block; while the file and the WAL pass it, the file gives its free pages back
+  to the file system (incremental vacuum). The WAL is checkpointed every `wal_limit` bytes and
+  truncated to that after, and the writer keeps its transactions to `txn_spans`, so the WAL
+  stays a small share.
 
 Pages freed by a deletion go to SQLite's freelist and new writes reuse them, so a store at its
 bound neither grows nor moves pages back and forth. The writer asks `over_size` after every
@@ -40,13 +41,14 @@ def used_bytes(conn: sqlite3.Connection) -> int:
 
 def footprint(path: str) -> int:
     """Bytes the store takes on disk: the file and its WAL."""
-    total = 0
-    for name in (path, path + "-wal"):
-        try:
-            total += os.path.getsize(name)
-        except OSError:
-            pass
-    return total
+    return _size(path) + _size(path + "-wal")
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 class Retention:
@@ -55,21 +57,31 @@ class Retention:
         self.max_size = max_size  # bytes, 0: none
         self.batch = batch
         self.path = path
-        # The WAL's share of max_size, the file's, and the data's (the rest is room for what
-        # a few transactions write between two checks).
+        # The footprint is held under `target`, the rest of max_size being room for what a
+        # transaction writes between two checks; the WAL is checkpointed every `wal_limit`
+        # bytes and truncated to that after, and a write transaction holds at most `txn_spans`.
+        self.target = int(max_size * 0.92)
         self.wal_limit = min(max(max_size // 20, 256 * 1024), 40 * 1024 * 1024) if max_size else 0
-        self.file_limit = max_size - self.wal_limit
-        self.data_limit = int(max_size * 0.85) - self.wal_limit
+        self.txn_spans = max(500, max_size // 10_000) if max_size else 0
+        self.wal_peak = 0
 
     def over_size(self, conn: sqlite3.Connection) -> bool:
-        """Whether a size step is due (cheap: two PRAGMAs and a stat)."""
-        if not self.max_size:
-            return False
-        if used_bytes(conn) > self.data_limit:
-            return True
-        if not self.path or os.path.getsize(self.path) <= self.file_limit or not _free_pages(conn):
-            return False
-        return bool(conn.execute("PRAGMA auto_vacuum").fetchone()[0] == _INCREMENTAL)
+        """Whether a size step is due (cheap: two PRAGMAs and two stats)."""
+        return bool(self.max_size) and self._size_step(conn) != ""
+
+    def _size_step(self, conn: sqlite3.Connection) -> str:
+        """What to do next: "delete" while the data and the WAL beside it pass the target,
+        "vacuum" while the file and the WAL do and the file has free pages to give back, else
+        "". The WAL counts at its recent peak (a busy writer's transactions and the checkpoints
+        behind them), which decays slowly once writes calm down."""
+        wal = _size(self.path + "-wal") if self.path else 0
+        self.wal_peak = wal = max(wal, int(self.wal_peak * 0.995))
+        if used_bytes(conn) + wal > self.target:
+            return "delete"
+        if self.path and _size(self.path) + wal > self.target and _free_pages(conn):
+            if conn.execute("PRAGMA auto_vacuum").fetchone()[0] == _INCREMENTAL:
+                return "vacuum"
+        return ""
 
     def step(self, conn: sqlite3.Connection, partitions: Partitions, now: int | None = None) -> bool:
         """One bounded step; True when there may be more to do. `partitions` is the writer's
@@ -87,26 +99,24 @@ class Retention:
                 return self._delete_oldest(conn, partitions, day, cutoff)
         if not self.max_size:
             return False
-        if used_bytes(conn) > self.data_limit:
+        todo = self._size_step(conn)
+        if todo == "delete":
             if len(partitions) > 1:
                 self._drop(conn, partitions, oldest)
                 return True
             return self._delete_oldest(conn, partitions, oldest, None)
-        return self._give_back(conn)
+        if todo == "vacuum":
+            self._give_back(conn)
+            return True
+        return False
 
-    def _give_back(self, conn: sqlite3.Connection) -> bool:
-        """Free pages past `file_limit` returned to the file system, a bounded number a step."""
-        if not self.path or conn.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
-            return False
-        excess = os.path.getsize(self.path) - self.file_limit
-        free = _free_pages(conn)
-        if excess <= 0 or not free:
-            return False
+    def _give_back(self, conn: sqlite3.Connection) -> None:
+        """Free pages over the target returned to the file system, a bounded number a step."""
+        excess = _size(self.path) + self.wal_peak - self.target
         page = int(conn.execute("PRAGMA page_size").fetchone()[0])
-        pages = min(free, -(-excess // page), 4096)
+        pages = max(1, min(_free_pages(conn), -(-excess // page), 4096))
         # executescript steps the pragma to its end; execute() would free one page only.
         conn.executescript(f"PRAGMA incremental_vacuum({pages});")
-        return pages < free and excess > pages * page
 
     def _drop(self, conn: sqlite3.Connection, partitions: Partitions, day: int) -> None:
         conn.execute("BEGIN IMMEDIATE")

@@ -124,9 +124,30 @@ class Writer:
                     self._call(item)
                 else:
                     writes.append(item)
-            self._flush(writes)
-            if not stopping and (self._maintenance_due() == 0 or self._over_size()):
+            for group in self._transactions(writes):
+                self._flush(group)
+                if self._retention.max_size and self._over_size():
+                    self._maintain()
+            if not stopping and self._maintenance_due() == 0:
                 self._maintain()
+
+    def _transactions(self, writes: list[_Request]) -> list[list[_Request]]:
+        """The waiting writes grouped into transactions; with a size bound, of at most
+        `txn_spans` spans each (a request larger than that goes alone), so that one commit
+        cannot swell the WAL past its share."""
+        limit = self._retention.txn_spans
+        if not limit:
+            return [writes] if writes else []
+        groups: list[list[_Request]] = []
+        size = limit
+        for request in writes:
+            n = len(request.payload)
+            if size + n > limit:
+                groups.append([])
+                size = 0
+            groups[-1].append(request)
+            size += n
+        return groups
 
     def _maintenance_due(self) -> float:
         return max(0.0, self._last_maintenance + _MAINTENANCE_INTERVAL - time.monotonic())

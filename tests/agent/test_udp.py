@@ -124,6 +124,37 @@ def test_sink_full_is_a_counted_drop() -> None:
     assert registry.get_sample_value("jaeger_agent_thrift_udp_server_packets_processed_total", labels) == 1
 
 
+def test_any_exception_is_a_counted_drop_and_the_port_goes_on(monkeypatch: Any) -> None:
+    """Neither a sink nor a codec that raises what it should not stops the worker."""
+    from pyjaeger.agent import udp
+
+    registry = CollectorRegistry()
+    got: list[Any] = []
+    calls = [0]
+
+    def flaky(spans: Any, fmt: str) -> None:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise RuntimeError("a bug downstream")
+        got.extend(spans)
+
+    server = UDPServer(
+        "test", UDPServerConfig(HostPort("127.0.0.1", 0)), "compact", flaky, UDPServerMetrics(registry)
+    )
+    server._handle(COMPACT)
+    server._handle(COMPACT)
+    labels = {"model": "jaeger", "protocol": "compact"}
+    assert registry.get_sample_value("jaeger_agent_thrift_udp_server_packets_dropped_total", labels) == 1
+    assert got == decode_agent_message(COMPACT)
+
+    def broken(data: bytes) -> Any:
+        raise IndexError("a codec bug")
+
+    monkeypatch.setattr(udp, "decode_agent_datagram", broken)
+    server._handle(COMPACT)
+    assert registry.get_sample_value("jaeger_agent_thrift_udp_t_processor_handler_errors_total", labels) == 1
+
+
 def test_kernel_drops_are_read_from_the_socket() -> None:
     import os
 

@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from google.protobuf import duration_pb2, timestamp_pb2
@@ -148,33 +149,10 @@ def mutate_message(rng: random.Random, seeds: list[bytes]) -> bytes:
     return req.SerializeToString()
 
 
-def mutate(rng: random.Random, seeds: list[bytes]) -> bytes:
+def mutate(rng: random.Random, seeds: list[bytes], mutate_bytes: Any) -> bytes:
     if seeds is SEEDS and rng.random() < 0.5:
         return mutate_message(rng, seeds)
-    buf = bytearray(rng.choice(seeds))
-    for _ in range(rng.randint(1, 4)):
-        if not buf:
-            buf.extend(rng.randbytes(rng.randint(1, 8)))
-            continue
-        op = rng.randrange(7)
-        pos = rng.randrange(len(buf))
-        if op == 0:
-            buf[pos] ^= 1 << rng.randrange(8)
-        elif op == 1:
-            buf[pos] = rng.choice((0x00, 0x01, 0x7F, 0x80, 0xFF, rng.randrange(256)))
-        elif op == 2:
-            del buf[pos : pos + rng.randint(1, 16)]
-        elif op == 3:
-            start = rng.randrange(len(buf))
-            buf[pos:pos] = buf[start : start + rng.randint(1, 32)]
-        elif op == 4:
-            del buf[pos:]
-        elif op == 5:
-            buf[pos:pos] = rng.randbytes(rng.randint(1, 8))
-        else:
-            other = rng.choice(seeds)
-            buf[pos:] = other[rng.randrange(len(other)) :]
-    return bytes(buf)
+    return bytes(mutate_bytes(rng, rng.choice(seeds), seeds))
 
 
 def check_spans(data: bytes) -> bool:
@@ -220,12 +198,14 @@ def check_sampling(data: bytes) -> bool:
     return ok
 
 
-def run(check: Callable[[bytes], bool], seeds: list[bytes], budget_s: float = BUDGET_S) -> tuple[int, int]:
+def run(
+    check: Callable[[bytes], bool], seeds: list[bytes], mutate_bytes: Any, budget_s: float = BUDGET_S
+) -> tuple[int, int]:
     rng = random.Random(SEED)
     deadline = time.monotonic() + budget_s
     done = decoded = 0
     while done < MUTATIONS and time.monotonic() < deadline:
-        decoded += check(mutate(rng, seeds))
+        decoded += check(mutate(rng, seeds, mutate_bytes))
         done += 1
     return done, decoded
 
@@ -236,11 +216,11 @@ def test_seeds_decode() -> None:
     assert len(decode_post_spans(SEEDS[1])) == 2
 
 
-def test_fuzz_post_spans() -> None:
-    done, decoded = run(check_spans, SEEDS)
+def test_fuzz_post_spans(mutate_bytes: Any) -> None:
+    done, decoded = run(check_spans, SEEDS, mutate_bytes)
     assert done >= 300 and 0 < decoded < done  # both outcomes were exercised
 
 
-def test_fuzz_sampling() -> None:
-    done, decoded = run(check_sampling, SAMPLING_SEEDS, budget_s=0.3)
+def test_fuzz_sampling(mutate_bytes: Any) -> None:
+    done, decoded = run(check_sampling, SAMPLING_SEEDS, mutate_bytes, budget_s=0.3)
     assert done >= 300 and 0 < decoded < done

@@ -107,8 +107,11 @@ async def test_http_bad_input_then_good(make_app: Callable[..., Any]) -> None:
         assert r.status_code == 413
         r = await c.post(url, content=b"\x1f\x8bnot gzip", headers={**PROTO, "content-encoding": "gzip"})
         assert r.status_code == 400
-        r = await c.post(url, content=OTLP_BIN, headers={"content-type": "text/plain"})
+        r = await c.post(url, content=OTLP_BIN, headers={"content-type": "text/<b>plain"})
         assert r.status_code == 415
+        # The message echoes the content type: no browser may read it as anything but text.
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["content-type"].startswith("text/plain")
         r = await c.get(url)
         assert r.status_code == 405
         r = await c.post(url, content=OTLP_BIN, headers=PROTO)

@@ -29,6 +29,7 @@ import importlib.util
 import json
 import os
 import re
+import resource
 import shlex
 import shutil
 import signal
@@ -319,14 +320,16 @@ def launch(
     extra_args: dict[str, str] | None = None,
     command: str = "all-in-one",
     ports: dict[str, int] | None = None,
+    nofile: tuple[int, int] | None = None,
 ) -> Iterator[PyjaegerServer]:
     """Start pyjaeger on fresh ports, wait until healthy, yield it, then stop it.
 
     ``command`` is the sub-command (``all-in-one``, ``agent``, ``collector``); it gets the
     listeners ``COMMAND_PORTS`` lists for it. ``ports`` reuses given ports instead (e.g. those of
     a server stopped earlier, to restart it in place). ``extra_args`` maps flags to values, added
-    after the port flags. On exit, a server the test did not stop itself gets SIGTERM and must
-    exit 0 within ``STOP_TIMEOUT_S``.
+    after the port flags. ``nofile`` starts the process with that (soft, hard) open-file limit.
+    On exit, a server the test did not stop itself gets SIGTERM and must exit 0 within
+    ``STOP_TIMEOUT_S``.
     """
     if ports is None:
         ports = free_ports({key: PORT_FLAGS[key].transport for key in COMMAND_PORTS[command]})
@@ -341,6 +344,7 @@ def launch(
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            preexec_fn=None if nofile is None else lambda: resource.setrlimit(resource.RLIMIT_NOFILE, nofile),
         )
     except BaseException:
         log_file.close()

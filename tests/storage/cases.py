@@ -576,7 +576,7 @@ DEPENDENCY_CASES = [
 def eviction_writes(count: int) -> list[list[Span]]:
     """`count` traces, 1 s apart, oldest first; each written in two calls (root, then child).
 
-    Only the first trace has a span of service "early-bird", to see services outlive eviction.
+    Only the first trace has a span of service "early-bird", to see it go with that trace.
     """
     writes = []
     for i in range(count):
