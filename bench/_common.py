@@ -421,15 +421,16 @@ def start_baseline(timeout: float = 30.0) -> Server:
     return _wait_healthy(server, timeout)
 
 
-def start_jaeger(path: str, timeout: float = 60.0) -> Server:
-    """A real Jaeger (v2 binary, default config: memory storage) on its default ports."""
+def start_jaeger(path: str, timeout: float = 60.0, config: str | None = None) -> Server:
+    """A real Jaeger (v2 binary, default config or `config`: memory storage) on its default ports.
+    bench/build_jaeger.sh builds one and writes the configuration the comparisons use."""
     for port in (4317, 4318, 16686, 8888, 13133, 14268, 14250):
         if not port_free(port):
             raise RuntimeError(f"port {port} is taken: Jaeger needs its default ports")
     for port in (6831, 6832):
         if not udp_port_free(port):
             raise RuntimeError(f"UDP port {port} is taken: Jaeger needs its default ports")
-    proc, log = _spawn("jaeger", [path])
+    proc, log = _spawn("jaeger", [path, *(["--config", config] if config else [])])
     server = Server(
         "jaeger",
         proc,

@@ -464,6 +464,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="sending time per step")
     parser.add_argument("--jaeger", metavar="PATH", help="a real Jaeger binary to measure as well")
     parser.add_argument(
+        "--jaeger-config", metavar="FILE", help="its configuration (bench/build_jaeger.sh prints both)"
+    )
+    parser.add_argument(
         "--server-arg",
         action="append",
         default=[],
@@ -480,7 +483,7 @@ def main() -> None:
         ("pyjaeger", lambda: start_pyjaeger(args.server_arg)),
     ]
     if args.jaeger:
-        targets.append(("jaeger", lambda: start_jaeger(args.jaeger)))
+        targets.append(("jaeger", lambda: start_jaeger(args.jaeger, config=args.jaeger_config)))
 
     tpl = DatagramTemplate(time.time_ns() // 1000)
     print(f"machine: {machine()}")

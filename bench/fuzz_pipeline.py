@@ -273,7 +273,7 @@ async def fuzz(
             continue
         findings.decoded += 1
         try:
-            screened = processor.accept(spans, codec.fmt, "http")
+            screened = processor.take(spans, codec.fmt, "http")
             json_of_spans(screened.spans)
         except Exception as e:
             findings.add("intake", data, e)

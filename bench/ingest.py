@@ -671,6 +671,9 @@ def main() -> None:
     parser.add_argument("--rss-protocol", choices=PROTOCOLS, default="http")
     parser.add_argument("--jaeger", metavar="PATH", help="a real Jaeger binary to measure as well")
     parser.add_argument(
+        "--jaeger-config", metavar="FILE", help="its configuration (bench/build_jaeger.sh prints both)"
+    )
+    parser.add_argument(
         "--server-arg",
         action="append",
         default=[],
@@ -718,7 +721,7 @@ def main() -> None:
         ("pyjaeger", lambda: start_pyjaeger(args.server_arg, gc_mode=args.server_gc)),
     ]
     if args.jaeger:
-        targets.append(("jaeger", lambda: start_jaeger(args.jaeger)))
+        targets.append(("jaeger", lambda: start_jaeger(args.jaeger, config=args.jaeger_config)))
 
     print(f"machine: {machine()}")
     print(
@@ -761,7 +764,12 @@ def main() -> None:
         rss_phase("pyjaeger", lambda: start_pyjaeger(flags, gc_mode=args.server_gc), args.rss_protocol, args)
         if args.jaeger:
             # Jaeger's all-in-one keeps 100,000 traces: exactly 1M spans at 10 spans per trace.
-            rss_phase("jaeger", lambda: start_jaeger(args.jaeger), args.rss_protocol, args)
+            rss_phase(
+                "jaeger",
+                lambda: start_jaeger(args.jaeger, config=args.jaeger_config),
+                args.rss_protocol,
+                args,
+            )
 
 
 if __name__ == "__main__":

@@ -19,14 +19,14 @@ from pyjaeger.codecs.api_v2_sampling import (
 )
 from pyjaeger.codecs.errors import DecodeError
 from pyjaeger.codecs.limits import rejection_message
-from pyjaeger.collector.processor import QueueFullError, SpanProcessor
+from pyjaeger.collector.intake import Intake, QueueFullError
 from pyjaeger.sampling.json import to_proto_dict
 from pyjaeger.sampling.provider import StrategyProvider
 
 __all__ = ["api_v2_grpc_handlers", "COLLECTOR_SERVICE", "SAMPLING_SERVICE"]
 
 
-def api_v2_grpc_handlers(processor: SpanProcessor, provider: StrategyProvider) -> list[Any]:
+def api_v2_grpc_handlers(processor: Intake, provider: StrategyProvider) -> list[Any]:
     async def post_spans(request: bytes, context: Any) -> bytes:
         try:
             processor.check_room("proto", "grpc")
@@ -37,7 +37,7 @@ def api_v2_grpc_handlers(processor: SpanProcessor, provider: StrategyProvider) -
         except DecodeError as e:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
         try:
-            screened = processor.accept(spans, "proto", "grpc")
+            screened = await processor.accept(spans, "proto", "grpc")
         except QueueFullError as e:
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e))
         if screened.rejected and not screened.spans:

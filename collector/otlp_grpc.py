@@ -11,8 +11,8 @@ from typing import Any
 import grpc
 
 from pyjaeger.codecs.errors import DecodeError
+from pyjaeger.collector.intake import QueueFullError
 from pyjaeger.collector.otlp import OTLPIngest
-from pyjaeger.collector.processor import QueueFullError
 
 __all__ = ["otlp_grpc_handler", "SERVICE_NAME"]
 
@@ -22,7 +22,7 @@ SERVICE_NAME = "opentelemetry.proto.collector.trace.v1.TraceService"
 def otlp_grpc_handler(ingest: OTLPIngest) -> Any:
     async def export(request: bytes, context: Any) -> bytes:
         try:
-            return ingest.export(request, json=False, transport="grpc")
+            return await ingest.export(request, json=False, transport="grpc")
         except DecodeError as e:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
         except QueueFullError as e:

@@ -11,8 +11,8 @@ from starlette.routing import Route
 
 from pyjaeger.codecs.errors import DecodeError
 from pyjaeger.collector.http_body import BadBody, BodyTooLarge, read_body
+from pyjaeger.collector.intake import QueueFullError
 from pyjaeger.collector.otlp import OTLPIngest
-from pyjaeger.collector.processor import QueueFullError
 from pyjaeger.collector.rpc_status import INVALID_ARGUMENT, UNAVAILABLE, status_body
 from pyjaeger.http_text import text_response
 
@@ -37,7 +37,7 @@ def otlp_http_app(ingest: OTLPIngest, max_request_size: int) -> Starlette:
 
         try:
             body = await read_body(request, max_request_size)
-            return Response(ingest.export(body, json=is_json, transport="http"), media_type=media)
+            return Response(await ingest.export(body, json=is_json, transport="http"), media_type=media)
         except BodyTooLarge as e:
             return error(413, INVALID_ARGUMENT, str(e))
         except (BadBody, DecodeError) as e:

@@ -25,15 +25,17 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from pyjaeger.codecs.limits import Screened, screen
 from pyjaeger.collector.config import CollectorConfig
+from pyjaeger.collector.intake import Intake, QueueFullError
 from pyjaeger.metrics import CollectorMetrics
 from pyjaeger.model import FLAG_DEBUG, Span
-from pyjaeger.storage.base import SpanWriter, StorageError
+from pyjaeger.storage.base import SpanWriter, StorageError, StoredBatch, StoredForm
 
-__all__ = ["SpanProcessor", "QueueFullError"]
+__all__ = ["SpanProcessor", "QueueFullError"]  # QueueFullError: from collector.intake
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +50,7 @@ _OUTAGE_LOG_INTERVAL = 30.0
 _REJECT_LOG_INTERVAL = 10.0
 
 
-class QueueFullError(Exception):
-    """The queue has no room for the batch; the client should retry later."""
-
-
-class SpanProcessor:
+class SpanProcessor(Intake):
     def __init__(
         self,
         writer: SpanWriter,
@@ -66,7 +64,9 @@ class SpanProcessor:
         self._metrics = metrics
         self.capacity = queue_size
         self._num_workers = num_workers
-        self._items: deque[tuple[float, list[Span]]] = deque()
+        self._items: deque[tuple[float, list[Span] | StoredBatch]] = deque()
+        # A backend that takes some wire formats straight into its stored form (StoredForm).
+        self._stored = writer if isinstance(writer, StoredForm) else None
         self._queued_spans = 0
         self._in_flight = 0
         self._ready = asyncio.Event()
@@ -92,9 +92,11 @@ class SpanProcessor:
             self._metrics.requests_refused.labels(fmt, transport).inc()
             raise QueueFullError(f"collector queue is full ({self._queued_spans}/{self.capacity} spans)")
 
-    def accept(self, spans: list[Span], fmt: str, transport: str) -> Screened:
-        """Refuse the spans no backend can store (counted and logged) and queue the rest;
-        raises QueueFullError (after counting it) when there is no room."""
+    async def accept(self, spans: list[Span], fmt: str, transport: str) -> Screened:
+        return self.take(spans, fmt, transport)
+
+    def take(self, spans: list[Span], fmt: str, transport: str) -> Screened:
+        """`accept`, for callers that cannot await (the UDP servers in this process)."""
         screened = screen(spans)
         if screened.rejected:
             self.count_rejected(screened.rejected, fmt, transport)
@@ -120,12 +122,38 @@ class SpanProcessor:
             self._rejects_logged = now
             self._rejects_unlogged = 0
 
+    def stored_decoder(self, wire: str) -> Callable[[bytes], StoredBatch | None] | None:
+        """The storage's own decoder of a wire format into its stored form, if it has one: the
+        receiver decodes with it instead of the codec (`storage.base.StoredForm`)."""
+        return self._stored.stored_decoder(wire) if self._stored is not None else None
+
+    async def accept_stored(self, batch: StoredBatch, fmt: str, transport: str) -> None:
+        self.take_stored(batch, fmt, transport)
+
+    def take_stored(self, batch: StoredBatch, fmt: str, transport: str) -> None:
+        """`accept_stored`, for callers that cannot await. The batch's decoder sanitized it and
+        its wire format cannot carry what the limits screen refuses."""
+        self.count_rejected(batch.rejected, fmt, transport)
+        if not batch.records:
+            return
+        m = self._metrics
+        for (svc, debug, sampler), n in batch.roots.items():
+            m.traces_received.labels(
+                "true" if debug else "false", fmt, sampler, m.svc_label(svc), transport
+            ).inc(n)
+        for (svc, debug), n in batch.spans.items():
+            m.spans_received.labels("true" if debug else "false", fmt, m.svc_label(svc), transport).inc(n)
+        self._enqueue(batch)
+
     def submit(self, spans: list[Span], fmt: str, transport: str) -> None:
         """Queue a decoded batch; raises QueueFullError (after counting it) when there is no room."""
         if not spans:
             return
         self._sanitize(spans)
         self._count_received(spans, fmt, transport)
+        self._enqueue(spans)
+
+    def _enqueue(self, spans: list[Span] | StoredBatch) -> None:
         n = len(spans)
         # An oversize batch still goes into an empty queue, or it could never be accepted.
         if self._closed or (self._queued_spans + n > self.capacity and self._queued_spans > 0):
@@ -204,18 +232,25 @@ class SpanProcessor:
                 await self._ready.wait()
                 continue
             now = time.monotonic()
-            enq, batch = self._items.popleft()
+            enq, first = self._items.popleft()
             m.in_queue_latency.observe(now - enq)
-            parts = [batch]
-            size = len(batch)
-            while self._items and size + len(self._items[0][1]) <= _MAX_WRITE_SPANS:
-                enq, more = self._items.popleft()
-                m.in_queue_latency.observe(now - enq)
-                parts.append(more)
-                size += len(more)
+            size = len(first)
             self._in_flight += 1
-            # Cancelled (by stop), the batch stays in `_queued_spans`: stop counts it as dropped.
-            await self._write(parts)
+            if isinstance(first, StoredBatch):
+                # Cancelled (by stop), the batch stays in `_queued_spans`: stop counts it as dropped.
+                await self._write_stored(first)
+            else:
+                parts = [first]
+                while (
+                    self._items
+                    and not isinstance(self._items[0][1], StoredBatch)
+                    and size + len(self._items[0][1]) <= _MAX_WRITE_SPANS
+                ):
+                    enq, more = self._items.popleft()
+                    m.in_queue_latency.observe(now - enq)
+                    parts.append(more)  # type: ignore[arg-type]
+                    size += len(more)
+                await self._write(parts)
             self._in_flight -= 1
             self._queued_spans -= size
             m.queue_length.set(self._queued_spans)
@@ -255,11 +290,23 @@ class SpanProcessor:
         for (svc, debug, result), n in counts.items():
             m.spans_saved.labels(debug, result, m.svc_label(svc)).inc(n)
 
+    async def _write_stored(self, batch: StoredBatch) -> None:
+        """A stored-form batch, written all or nothing (it holds one request's spans)."""
+        assert self._stored is not None
+        m = self._metrics
+        error = await self._write_until_taken(batch, self._stored.write_stored)
+        if error is not None:
+            log.error("storage refused %d spans, dropped: %s", len(batch), _describe(error))
+        m.batch_size.set(len(batch))
+        result = "ok" if error is None else "err"
+        for (svc, debug), n in batch.spans.items():
+            m.spans_saved.labels("true" if debug else "false", result, m.svc_label(svc)).inc(n)
+
     async def _store(
         self, spans: list[Span], parts: list[list[Span]], errors: list[BaseException]
     ) -> list[Span]:
         """The spans of `spans` (made of `parts`) that storage refused for good."""
-        error = await self._write_until_taken(spans)
+        error = await self._write_until_taken(spans, self._writer.write_spans)
         if error is None:
             return []
         errors.append(error)
@@ -274,15 +321,17 @@ class SpanProcessor:
         first, second = spans[:half], spans[half:]
         return await self._store(first, [first], errors) + await self._store(second, [second], errors)
 
-    async def _write_until_taken(self, spans: list[Span]) -> BaseException | None:
-        """One write of `spans`, retried with backoff while storage is away; None when it went
+    async def _write_until_taken(
+        self, spans: Any, write: Callable[[Any], Awaitable[None]]
+    ) -> BaseException | None:
+        """One `write` of `spans`, retried with backoff while storage is away; None when it went
         through, else the permanent error."""
         m = self._metrics
         delay, max_delay = self._retry_backoff
         while True:
             t0 = time.perf_counter()
             try:
-                await self._writer.write_spans(spans)
+                await write(spans)
             except StorageError as e:
                 m.save_latency.observe(time.perf_counter() - t0)
                 if e.transient:

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from pyjaeger.codecs.jaeger_thrift import decode_batch
 from pyjaeger.collector.http_body import accept_batch
-from pyjaeger.collector.processor import SpanProcessor
+from pyjaeger.collector.intake import Intake
 from pyjaeger.http_text import text_response
 from pyjaeger.sampling.http import SERVICE_ONCE, service_param
 from pyjaeger.sampling.json import to_proto_json
@@ -25,7 +25,7 @@ __all__ = ["thrift_http_app", "THRIFT_MEDIA_TYPES"]
 THRIFT_MEDIA_TYPES = ("application/x-thrift", "application/vnd.apache.thrift.binary")
 
 
-def thrift_http_app(processor: SpanProcessor, provider: StrategyProvider, max_request_size: int) -> Starlette:
+def thrift_http_app(processor: Intake, provider: StrategyProvider, max_request_size: int) -> Starlette:
     async def traces(request: Request) -> Response:
         content_type = request.headers.get("content-type", "")
         media = content_type.split(";", 1)[0].strip().lower()
@@ -34,7 +34,7 @@ def thrift_http_app(processor: SpanProcessor, provider: StrategyProvider, max_re
         if media not in THRIFT_MEDIA_TYPES:
             return text_response(400, f"Unsupported content type: {content_type}")
         return await accept_batch(
-            request, processor, decode_batch, "jaeger", "http", max_request_size, "Jaeger"
+            request, processor, decode_batch, "jaeger", "http", max_request_size, "Jaeger", "thrift-batch"
         )
 
     async def sampling(request: Request) -> Response:

@@ -26,7 +26,7 @@ from pyjaeger.codecs.zipkin_v1_json import decode_v1_json
 from pyjaeger.codecs.zipkin_v1_thrift import decode_v1_thrift
 from pyjaeger.codecs.zipkin_v2 import decode_v2_json, decode_v2_proto
 from pyjaeger.collector.http_body import accept_batch
-from pyjaeger.collector.processor import SpanProcessor
+from pyjaeger.collector.intake import Intake
 from pyjaeger.http_text import text_response
 from pyjaeger.model import Span
 
@@ -71,7 +71,7 @@ class _CloseConnection:
 
 
 def zipkin_http_app(
-    processor: SpanProcessor,
+    processor: Intake,
     max_request_size: int,
     *,
     allowed_origins: Sequence[str] = ("*",),

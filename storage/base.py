@@ -7,12 +7,15 @@ sqlite) look the same to the collector and the query service.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pyjaeger.model import DependencyLink, Span, Trace
 
 __all__ = [
+    "StoredBatch",
+    "StoredForm",
     "TraceQuery",
     "Operation",
     "SpanWriter",
@@ -79,6 +82,41 @@ class SpanWriter(abc.ABC):
         A write that fails for good either says which spans it did not store
         (`StorageError.failed`) or stored none of them: the collector relies on this to lose
         only the spans at fault."""
+
+
+@dataclass(slots=True)
+class StoredBatch:
+    """Spans decoded straight into a backend's stored form (`StoredForm`), with what the
+    collector counts of them, so that the process owning the store only indexes them."""
+
+    records: list[Any]  # the backend's own form, one entry a span
+    spans: dict[tuple[str, bool], int] = field(default_factory=dict)  # (service, debug) → spans
+    roots: dict[tuple[str, bool, str], int] = field(default_factory=dict)  # + sampler type → traces
+    rejected: int = 0  # spans refused, as a codec refuses them
+    first_reason: str = ""
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+class StoredForm(abc.ABC):
+    """A backend that can take some wire formats straight into its stored form.
+
+    `stored_decoder(wire)` is a function from a request body to a `StoredBatch` (no state of
+    the store but caches: it may run in another process), or None when the backend takes that
+    format only as model spans. `write_stored` indexes what such a function made. Decoding there
+    must refuse what the wire format's codec refuses (DecodeError) and produce spans that read
+    back as the codec's would; it may decline a body (None), which then takes the codec's path.
+    """
+
+    @abc.abstractmethod
+    def stored_decoder(self, wire: str) -> Callable[[bytes], StoredBatch | None] | None:
+        """For "otlp-proto" (ExportTraceServiceRequest), "thrift-batch" (a bare Jaeger Batch,
+        binary protocol) and "thrift-agent" (an agent datagram), or None."""
+
+    @abc.abstractmethod
+    async def write_stored(self, batch: StoredBatch) -> None:
+        """Index a batch `stored_decoder` made; all or nothing, as `write_spans`."""
 
 
 class SpanReader(abc.ABC):

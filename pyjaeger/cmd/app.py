@@ -22,10 +22,11 @@ from pyjaeger.agent.udp import SinkFull, UDPServer
 from pyjaeger.cmd.admin import Health, admin_app
 from pyjaeger.cmd.config import Config
 from pyjaeger.collector.grpc_api_v2 import api_v2_grpc_handlers
+from pyjaeger.collector.intake import QueueFullError
 from pyjaeger.collector.otlp import OTLPIngest
 from pyjaeger.collector.otlp_grpc import otlp_grpc_handler
 from pyjaeger.collector.otlp_http import otlp_http_app
-from pyjaeger.collector.processor import QueueFullError, SpanProcessor
+from pyjaeger.collector.processor import SpanProcessor
 from pyjaeger.collector.thrift_http import thrift_http_app
 from pyjaeger.collector.zipkin_http import zipkin_http_app
 from pyjaeger.hostport import HostPort
@@ -168,15 +169,30 @@ class App:
     def _build_agent(self) -> None:
         a = self.config.agent
         sink: Callable[[list[Span], str], None]
+        datagram_sink: Callable[[bytes], bool] | None = None
         if self.processor is not None:
             # All-in-one: the agent hands spans to the collector's queue in-process.
             processor = self.processor
 
             def sink(spans: list[Span], fmt: str) -> None:
                 try:
-                    processor.accept(spans, fmt, "udp")
+                    processor.take(spans, fmt, "udp")
                 except QueueFullError as e:
                     raise SinkFull(str(e)) from None
+
+            stored = processor.stored_decoder("thrift-agent")
+            if stored is not None:
+                decode = stored
+
+                def datagram_sink(data: bytes) -> bool:
+                    batch = decode(data)
+                    if batch is None:
+                        return False
+                    try:
+                        processor.take_stored(batch, "jaeger", "udp")
+                    except QueueFullError as e:
+                        raise SinkFull(str(e)) from None
+                    return True
 
             assert self.provider is not None
             self.strategies = LocalStrategies(self.provider)
@@ -192,8 +208,8 @@ class App:
             self.strategies = CollectorStrategies(r)
         metrics = UDPServerMetrics(self.registry)
         self.receivers += [
-            UDPServer("agent UDP server (compact)", a.compact, "compact", sink, metrics),
-            UDPServer("agent UDP server (binary)", a.binary, "binary", sink, metrics),
+            UDPServer("agent UDP server (compact)", a.compact, "compact", sink, metrics, datagram_sink),
+            UDPServer("agent UDP server (binary)", a.binary, "binary", sink, metrics, datagram_sink),
         ]
         self.frontends.append(
             HttpServer(

@@ -26,6 +26,11 @@ from pyjaeger.model import KeyValue, Log, Process, Span, SpanRef, SpanRefType, V
 
 __all__ = [
     "EMIT_BATCH",
+    "BATCH",
+    "EMIT_BATCH_ARGS",
+    "SPAN",
+    "batch_process",
+    "spans_to_model",
     "decode_batch",
     "decode_emit_batch",
     "encode_agent_message",
@@ -36,6 +41,9 @@ __all__ = [
 # The generated modules carry no types: they are Any at this boundary.
 _J: Any = _ttypes_module
 _Args: Any = _agent_module.emitBatch_args
+BATCH: Any = _J.Batch  # the generated structs, for decoding with `thrift_wire`
+SPAN: Any = _J.Span
+EMIT_BATCH_ARGS: Any = _Args
 
 _U64 = (1 << 64) - 1
 _U32 = (1 << 32) - 1
@@ -72,52 +80,62 @@ _VALUE_TYPES = tuple(ValueType)  # iterating the enum on every call would cost m
 
 
 def _to_model(batch: Any) -> list[Span]:
-    # One loop nest with local aliases: this is where UDP and HTTP ingest spend their time.
-    kv_, log_, span_, ref_ = KeyValue, Log, Span, SpanRef
+    return spans_to_model(batch.spans, batch_process(batch.process))
+
+
+def _tags_of(tags: Any) -> list[KeyValue]:
+    kv_ = KeyValue
     string, boolean, int64, float64, binary = _VALUE_TYPES  # api_v2 order, not thrift's TagType
-    ref_types = _REF_TYPES
-    follows_from = ref_types[1]
-    u64 = _U64
+    out: list[KeyValue] = []
+    add = out.append
+    for t in tags:
+        key = t.key
+        if key is None:
+            raise _Missing
+        vt = t.vType
+        if vt == 0:
+            v = t.vStr
+            add(kv_(key, string, "" if v is None else v))
+        elif vt == 3:
+            v = t.vLong
+            add(kv_(key, int64, 0 if v is None else v))
+        elif vt == 2:
+            v = t.vBool
+            add(kv_(key, boolean, False if v is None else v))
+        elif vt == 1:
+            v = t.vDouble
+            add(kv_(key, float64, 0.0 if v is None else v))
+        elif vt == 4:
+            v = t.vBinary
+            add(kv_(key, binary, b"" if v is None else v))
+        elif vt is None:
+            raise _Missing
+        else:
+            # Jaeger keeps such a tag as a string describing it rather than failing the batch.
+            add(kv_(key, string, f"Unknown VType: Tag(key={key!r}, vType={vt})"))
+    return out
 
-    def tags_of(tags: Any) -> list[KeyValue]:
-        out: list[KeyValue] = []
-        add = out.append
-        for t in tags:
-            key = t.key
-            if key is None:
-                raise _Missing
-            vt = t.vType
-            if vt == 0:
-                v = t.vStr
-                add(kv_(key, string, "" if v is None else v))
-            elif vt == 3:
-                v = t.vLong
-                add(kv_(key, int64, 0 if v is None else v))
-            elif vt == 2:
-                v = t.vBool
-                add(kv_(key, boolean, False if v is None else v))
-            elif vt == 1:
-                v = t.vDouble
-                add(kv_(key, float64, 0.0 if v is None else v))
-            elif vt == 4:
-                v = t.vBinary
-                add(kv_(key, binary, b"" if v is None else v))
-            elif vt is None:
-                raise _Missing
-            else:
-                # Jaeger keeps such a tag as a string describing it rather than failing the batch.
-                add(kv_(key, string, f"Unknown VType: Tag(key={key!r}, vType={vt})"))
-        return out
 
-    jp = batch.process
+def batch_process(jp: Any) -> Process:
+    """A decoded Batch's process; `thrift_wire.Missing` (or TypeError) for a missing field."""
     service = jp.serviceName
     if service is None:
         raise _Missing
-    process = Process(service, tags_of(jp.tags) if jp.tags else [])
+    return Process(service, _tags_of(jp.tags) if jp.tags else [])
 
+
+def spans_to_model(spans_in: Any, process: Process) -> list[Span]:
+    """Decoded Span structs as model spans sharing `process`; `thrift_wire.Missing` (or
+    TypeError, AttributeError) for a missing required field."""
+    # One loop with local aliases: this is where UDP and HTTP ingest spend their time.
+    log_, span_, ref_ = Log, Span, SpanRef
+    tags_of = _tags_of
+    ref_types = _REF_TYPES
+    follows_from = ref_types[1]
+    u64 = _U64
     spans: list[Span] = []
     keep = spans.append
-    for s in batch.spans:
+    for s in spans_in:
         tid = ((s.traceIdHigh & u64) << 64) | (s.traceIdLow & u64)
         op, start, duration = s.operationName, s.startTime, s.duration
         if op is None or start is None or duration is None:

@@ -24,7 +24,14 @@ from pyjaeger.codecs.otel_translate import (
 )
 from pyjaeger.model import KeyValue, Log, Process, Span, SpanRefType, ValueType
 
-__all__ = ["decode_export_request", "encode_export_response", "SCALAR_FIELDS"]
+__all__ = [
+    "decode_export_request",
+    "encode_export_response",
+    "resource_process",
+    "scope_spans_to_model",
+    "id_problem",
+    "SCALAR_FIELDS",
+]
 
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
@@ -37,125 +44,133 @@ def decode_export_request(data: bytes) -> DecodeResult:
 
 
 def _convert(req: Any) -> DecodeResult:
-    # Written as one loop nest with local aliases: this is where ingest spends its time.
+    spans: list[Span] = []
+    rejected = 0
+    first_reason = ""
+    for ri, rs in enumerate(req.resource_spans):
+        process = resource_process(rs.resource.attributes)
+        for si, ss in enumerate(rs.scope_spans):
+            n, reason = scope_spans_to_model(ss, process, spans, f"resource_spans[{ri}].scope_spans[{si}]")
+            rejected += n
+            first_reason = first_reason or reason
+    return DecodeResult(spans, rejected, rejection_message(rejected, first_reason), first_reason)
+
+
+def scope_spans_to_model(ss: Any, process: Process, out: list[Span], where: str) -> tuple[int, str]:
+    """The spans of one ScopeSpans message appended to `out`; (spans refused, the first's reason)."""
+    # Written as one loop with local aliases: this is where ingest spends its time.
     kv_ = KeyValue
     log_ = Log
     from_bytes = int.from_bytes
     which = common_pb2.AnyValue.WhichOneof
     string, boolean, int64, float64, binary = ValueType  # members in definition order
     zero_trace, zero_span = _ZERO_TRACE, _ZERO_SPAN
-
-    spans: list[Span] = []
-    keep = spans.append
+    keep = out.append
     rejected = 0
     first_reason = ""
-    for ri, rs in enumerate(req.resource_spans):
-        process = _process(rs.resource.attributes)
-        for si, ss in enumerate(rs.scope_spans):
-            scope = ss.scope
-            scope_name = scope.name
-            scope_version = scope.version
-            for pi, sp in enumerate(ss.spans):
-                tid_b = sp.trace_id
-                sid_b = sp.span_id
-                if len(tid_b) != 16 or len(sid_b) != 8 or tid_b == zero_trace or sid_b == zero_span:
-                    rejected += 1
-                    if not first_reason:
-                        where = f"resource_spans[{ri}].scope_spans[{si}].spans[{pi}]"
-                        first_reason = f"{where}: {_id_problem(tid_b, sid_b)}"
+    scope = ss.scope
+    scope_name = scope.name
+    scope_version = scope.version
+    for pi, sp in enumerate(ss.spans):
+        tid_b = sp.trace_id
+        sid_b = sp.span_id
+        if len(tid_b) != 16 or len(sid_b) != 8 or tid_b == zero_trace or sid_b == zero_span:
+            rejected += 1
+            if not first_reason:
+                first_reason = f"{where}.spans[{pi}]: {id_problem(tid_b, sid_b)}"
+            continue
+        tid = from_bytes(tid_b, "big")
+        warnings: list[str] | None = None
+
+        tags = span_tags(scope_name, scope_version)
+        add = tags.append
+        for a in sp.attributes:
+            v = a.value
+            # A non-empty string_value settles the oneof without asking which is set.
+            s = v.string_value
+            if s:
+                add(kv_(a.key, string, s))
+                continue
+            w = which(v, "value")
+            if w == "string_value":
+                add(kv_(a.key, string, s))
+            elif w == "int_value":
+                add(kv_(a.key, int64, v.int_value))
+            elif w == "bool_value":
+                add(kv_(a.key, boolean, v.bool_value))
+            elif w == "double_value":
+                add(kv_(a.key, float64, v.double_value))
+            elif w == "bytes_value":
+                add(kv_(a.key, binary, v.bytes_value))
+            else:
+                add(kv_(a.key, string, _compound(v, w)))
+
+        parent_b = sp.parent_span_id
+        parent = 0
+        if parent_b:
+            if len(parent_b) == 8:
+                parent = from_bytes(parent_b, "big")
+            else:
+                warnings = [f"invalid parent_span_id ({len(parent_b)} bytes) dropped"]
+        links: list[tuple[int, int, SpanRefType]] = []
+        if sp.links:
+            warnings = _links(sp.links, links, warnings)
+
+        logs: list[Log] = []
+        for ev in sp.events:
+            name = ev.name
+            fields = [kv_("event", string, name)] if name else []
+            put = fields.append
+            for a in ev.attributes:
+                key = a.key
+                if key == "event" and name:
+                    # An `event` attribute replaces the field the name would give.
+                    del fields[0]
+                    name = ""
+                v = a.value
+                s = v.string_value
+                if s:
+                    put(kv_(key, string, s))
                     continue
-                tid = from_bytes(tid_b, "big")
-                warnings: list[str] | None = None
+                w = which(v, "value")
+                if w == "string_value":
+                    put(kv_(key, string, s))
+                elif w == "int_value":
+                    put(kv_(key, int64, v.int_value))
+                elif w == "bool_value":
+                    put(kv_(key, boolean, v.bool_value))
+                elif w == "double_value":
+                    put(kv_(key, float64, v.double_value))
+                elif w == "bytes_value":
+                    put(kv_(key, binary, v.bytes_value))
+                else:
+                    put(kv_(key, string, _compound(v, w)))
+            logs.append(log_(ev.time_unix_nano // 1000, fields))
 
-                tags = span_tags(scope_name, scope_version)
-                add = tags.append
-                for a in sp.attributes:
-                    v = a.value
-                    # A non-empty string_value settles the oneof without asking which is set.
-                    s = v.string_value
-                    if s:
-                        add(kv_(a.key, string, s))
-                        continue
-                    w = which(v, "value")
-                    if w == "string_value":
-                        add(kv_(a.key, string, s))
-                    elif w == "int_value":
-                        add(kv_(a.key, int64, v.int_value))
-                    elif w == "bool_value":
-                        add(kv_(a.key, boolean, v.bool_value))
-                    elif w == "double_value":
-                        add(kv_(a.key, float64, v.double_value))
-                    elif w == "bytes_value":
-                        add(kv_(a.key, binary, v.bytes_value))
-                    else:
-                        add(kv_(a.key, string, _compound(v, w)))
-
-                parent_b = sp.parent_span_id
-                parent = 0
-                if parent_b:
-                    if len(parent_b) == 8:
-                        parent = from_bytes(parent_b, "big")
-                    else:
-                        warnings = [f"invalid parent_span_id ({len(parent_b)} bytes) dropped"]
-                links: list[tuple[int, int, SpanRefType]] = []
-                if sp.links:
-                    warnings = _links(sp.links, links, warnings)
-
-                logs: list[Log] = []
-                for ev in sp.events:
-                    name = ev.name
-                    fields = [kv_("event", string, name)] if name else []
-                    put = fields.append
-                    for a in ev.attributes:
-                        key = a.key
-                        if key == "event" and name:
-                            # An `event` attribute replaces the field the name would give.
-                            del fields[0]
-                            name = ""
-                        v = a.value
-                        s = v.string_value
-                        if s:
-                            put(kv_(key, string, s))
-                            continue
-                        w = which(v, "value")
-                        if w == "string_value":
-                            put(kv_(key, string, s))
-                        elif w == "int_value":
-                            put(kv_(key, int64, v.int_value))
-                        elif w == "bool_value":
-                            put(kv_(key, boolean, v.bool_value))
-                        elif w == "double_value":
-                            put(kv_(key, float64, v.double_value))
-                        elif w == "bytes_value":
-                            put(kv_(key, binary, v.bytes_value))
-                        else:
-                            put(kv_(key, string, _compound(v, w)))
-                    logs.append(log_(ev.time_unix_nano // 1000, fields))
-
-                status = sp.status
-                keep(
-                    otel_span(
-                        tid,
-                        from_bytes(sid_b, "big"),
-                        sp.name,
-                        tags,
-                        sp.kind,
-                        status.code,
-                        status.message,
-                        sp.trace_state,
-                        parent,
-                        links,
-                        logs,
-                        sp.start_time_unix_nano,
-                        sp.end_time_unix_nano,
-                        process,
-                        warnings,
-                    )
-                )
-    return DecodeResult(spans, rejected, rejection_message(rejected, first_reason), first_reason)
+        status = sp.status
+        keep(
+            otel_span(
+                tid,
+                from_bytes(sid_b, "big"),
+                sp.name,
+                tags,
+                sp.kind,
+                status.code,
+                status.message,
+                sp.trace_state,
+                parent,
+                links,
+                logs,
+                sp.start_time_unix_nano,
+                sp.end_time_unix_nano,
+                process,
+                warnings,
+            )
+        )
+    return rejected, first_reason
 
 
-def _id_problem(trace_id: bytes, span_id: bytes) -> str:
+def id_problem(trace_id: bytes, span_id: bytes) -> str:
     if len(trace_id) != 16:
         return f"trace_id must be 16 bytes, got {len(trace_id)}"
     if trace_id == _ZERO_TRACE:
@@ -165,7 +180,7 @@ def _id_problem(trace_id: bytes, span_id: bytes) -> str:
     return "span_id is zero"
 
 
-def _process(attributes: Any) -> Process:
+def resource_process(attributes: Any) -> Process:
     if not attributes:
         return Process(NO_SERVICE_NAME, [])
     service = ""

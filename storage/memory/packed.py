@@ -15,6 +15,8 @@ Layout of a packed span (indexes are the constants below):
            tags ((key, value_type, value), ...), logs ((timestamp, tags), ...),
            refs ((ref_type, trace_id, span_id), ...), warnings (str, ...) or None
   span_kind: the span's `span.kind` ("" when none), kept out of the blob for the operation index
+A blob may instead hold the span as it came on the wire (wire.py): spans taken straight from
+OTLP are packed there, and decoded only when read.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import sys
 from typing import Any
 
 from pyjaeger.model import KeyValue, Log, Process, Span, SpanRef, SpanRefType, ValueType, parent_position
+from pyjaeger.storage.memory.wire import is_wire, wire_spans
 
 __all__ = [
     "Packed",
@@ -80,12 +83,20 @@ class Packer:
             span.flags,
             span.start_time,
             span.duration,
-            self._process(span.process),
+            self.process(span.process),
             _dumps(details, _MARSHAL_VERSION),
             span.span_kind,
         )
 
-    def _process(self, process: Process) -> PackedProcess:
+    def intern(self, packed: PackedProcess) -> PackedProcess:
+        """The one object for packed processes equal to `packed` (as made in another process)."""
+        packed = self._processes.setdefault(packed, packed)
+        if len(self._processes) > _INTERN_LIMIT:
+            self._processes.clear()
+        return packed
+
+    def process(self, process: Process) -> PackedProcess:
+        """The packed form of `process`, one object for equal processes."""
         # Codecs share one Process object per batch: most spans hit the identity cache.
         hit = self._by_object.get(id(process))
         if hit is not None and hit[0] is process:
@@ -94,9 +105,7 @@ class Packer:
             _intern(process.service_name),
             tuple([(_intern(kv.key), int(kv.v_type), kv.value) for kv in process.tags]),
         )
-        packed = self._processes.setdefault(packed, packed)
-        if len(self._processes) > _INTERN_LIMIT:
-            self._processes.clear()
+        packed = self.intern(packed)
         if len(self._by_object) > 64:
             self._by_object.clear()
         self._by_object[id(process)] = (process, packed)
@@ -109,7 +118,16 @@ _REF_TYPES = tuple(SpanRefType)
 
 def unpack_details(p: Packed) -> tuple[PackedTags, tuple[tuple[int, PackedTags], ...], tuple[Any, ...], Any]:
     """(tags, logs, refs, warnings) of a packed span."""
-    return _loads(p[BLOB])  # type: ignore[no-any-return]
+    blob = p[BLOB]
+    if is_wire(blob):
+        span = wire_spans(blob, Process(p[PROCESS][0], []))[0]
+        return (
+            _pack_tags(span.tags),
+            tuple([(log.timestamp, _pack_tags(log.fields)) for log in span.logs]),
+            tuple([(int(r.ref_type), r.trace_id, r.span_id) for r in span.references]),
+            tuple(span.warnings) if span.warnings else None,
+        )
+    return _loads(blob)  # type: ignore[no-any-return]
 
 
 def _unpack_tags(tags: PackedTags) -> list[KeyValue]:
@@ -127,7 +145,11 @@ def unpack_spans(packed: list[Packed]) -> list[Span]:
         proc = processes.get(id(pp))
         if proc is None:
             proc = processes[id(pp)] = Process(pp[0], _unpack_tags(pp[1]))
-        tags, logs, refs, warnings = _loads(p[BLOB])
+        blob = p[BLOB]
+        if is_wire(blob):
+            out += wire_spans(blob, proc)
+            continue
+        tags, logs, refs, warnings = _loads(blob)
         out.append(
             Span(
                 p[TRACE_ID],

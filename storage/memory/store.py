@@ -14,14 +14,24 @@ with nothing of it stored, as the `SpanWriter` contract asks.
 
 from __future__ import annotations
 
+import functools
 import threading
 from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from pyjaeger.model import DependencyLink, Span, Trace
-from pyjaeger.storage.base import DependencyReader, Operation, SpanReader, SpanWriter, TraceQuery
+from pyjaeger.storage.base import (
+    DependencyReader,
+    Operation,
+    SpanReader,
+    SpanWriter,
+    StoredBatch,
+    StoredForm,
+    TraceQuery,
+)
 from pyjaeger.storage.links import count_link_nodes, to_links
 from pyjaeger.storage.matching import has_tag, within
 from pyjaeger.storage.memory.packed import (
@@ -38,8 +48,11 @@ from pyjaeger.storage.memory.packed import (
     unpack_details,
     unpack_spans,
 )
+from pyjaeger.storage.memory.wire import agent_batch, otlp_batch, thrift_batch
 
 __all__ = ["MemoryStore"]
+
+_WIRE_DECODERS = {"otlp-proto": otlp_batch, "thrift-batch": thrift_batch, "thrift-agent": agent_batch}
 
 _COMPACT_MIN = 1024
 
@@ -154,7 +167,7 @@ def _span_matches(p: Packed, q: TraceQuery, tags: Sequence[tuple[str, str]]) -> 
     return all(has_tag(key, value, tag_lists, details[1]) for key, value in tags)
 
 
-class MemoryStore(SpanWriter, SpanReader, DependencyReader):
+class MemoryStore(SpanWriter, StoredForm, SpanReader, DependencyReader):
     """Thread-safe; every public method holds one lock for its whole run and never awaits inside."""
 
     def __init__(self, max_traces: int = 100_000) -> None:
@@ -171,25 +184,48 @@ class MemoryStore(SpanWriter, SpanReader, DependencyReader):
     async def write_spans(self, spans: Sequence[Span]) -> None:
         pack = self._packer.pack
         with self._lock:
-            packed = [pack(span) for span in spans]  # all or nothing: indexing cannot fail
-            traces, by_seq, services = self._traces, self._by_seq, self._services
-            for p in packed:
-                trace_id = p[TRACE_ID]
-                rec = traces.get(trace_id)
-                if rec is None:
-                    rec = traces[trace_id] = by_seq[self._next_seq] = _TraceRecord(trace_id, self._next_seq)
-                    self._next_seq += 1
-                    if self.max_traces and len(traces) > self.max_traces:
-                        self._evict_oldest()
-                rec.spans.append(p)
-                svc = p[PROCESS][0]
-                idx = services.get(svc)
-                if idx is None:
-                    idx = services[svc] = _ServiceIndex()
-                idx.add(p[START], rec.seq)
-                ops = idx.operations
-                op = (p[OPERATION], p[KIND])
-                ops[op] = ops.get(op, 0) + 1
+            self._index([pack(span) for span in spans])  # all or nothing: indexing cannot fail
+
+    def stored_decoder(self, wire: str) -> Callable[[bytes], StoredBatch | None] | None:
+        decode = _WIRE_DECODERS.get(wire)
+        return None if decode is None else functools.partial(decode, pack_process=self._packer.process)
+
+    async def write_stored(self, batch: StoredBatch) -> None:
+        records = batch.records
+        intern = self._packer.intern
+        with self._lock:
+            last: Any = None
+            shared: Any = None
+            for i, p in enumerate(records):
+                # Made in this process, records share packed processes already; made elsewhere
+                # (a worker process) they arrive as copies, shared again here.
+                process = p[PROCESS]
+                if process is not last:
+                    last, shared = process, intern(process)
+                if shared is not process:
+                    records[i] = (*p[:PROCESS], shared, *p[PROCESS + 1 :])
+            self._index(records)
+
+    def _index(self, packed: list[Packed]) -> None:
+        """Called with the lock held."""
+        traces, by_seq, services = self._traces, self._by_seq, self._services
+        for p in packed:
+            trace_id = p[TRACE_ID]
+            rec = traces.get(trace_id)
+            if rec is None:
+                rec = traces[trace_id] = by_seq[self._next_seq] = _TraceRecord(trace_id, self._next_seq)
+                self._next_seq += 1
+                if self.max_traces and len(traces) > self.max_traces:
+                    self._evict_oldest()
+            rec.spans.append(p)
+            svc = p[PROCESS][0]
+            idx = services.get(svc)
+            if idx is None:
+                idx = services[svc] = _ServiceIndex()
+            idx.add(p[START], rec.seq)
+            ops = idx.operations
+            op = (p[OPERATION], p[KIND])
+            ops[op] = ops.get(op, 0) + 1
 
     def _evict_oldest(self) -> None:
         _, rec = self._traces.popitem(last=False)

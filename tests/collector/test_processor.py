@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from pyjaeger.collector.processor import QueueFullError, SpanProcessor
+from pyjaeger.collector.intake import QueueFullError
+from pyjaeger.collector.processor import SpanProcessor
 from pyjaeger.metrics import CollectorMetrics
 from pyjaeger.model import Span
 from pyjaeger.storage.base import SpanWriter, StorageError
