@@ -43,6 +43,8 @@ _J: Any = _ttypes_module
 _Args: Any = _agent_module.emitBatch_args
 BATCH: Any = _J.Batch  # the generated structs, for decoding with `thrift_wire`
 SPAN: Any = _J.Span
+PROCESS: Any = _J.Process
+CLIENT_STATS: Any = _J.ClientStats
 EMIT_BATCH_ARGS: Any = _Args
 
 _U64 = (1 << 64) - 1

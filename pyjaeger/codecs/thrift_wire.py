@@ -41,6 +41,7 @@ __all__ = [
     "encode_struct",
     "encode_light",
     "message_head",
+    "StructWalker",
 ]
 
 # The generated modules and the C extension carry no types: they are Any at this boundary.
@@ -271,6 +272,121 @@ def _search(obj: Any, path: str, spec: Any) -> str:
         if found:
             return found
     return ""
+
+
+# Field and element types as each protocol writes them (compact: 1 and 2 are bools).
+_STRUCT: dict[bool, int] = {False: TType.STRUCT, True: 12}
+_LIST: dict[bool, int] = {False: TType.LIST, True: 9}
+_I64: dict[bool, int] = {False: TType.I64, True: 6}
+_STOP = 0
+
+
+class StructWalker:
+    """Steps through a struct's fields where they lie, decoding the values it is asked for in C
+    and reporting where each ended: a list of structs can then be decoded element by element,
+    each element's own bytes sliced out as they came.
+
+    Only the framing a caller walks is read in Python (field headers, list headers, i64s); any
+    surprise raises `Surprise` and the caller takes the whole-struct path instead. Needs the C
+    extension with light classes (`ACCELERATED`)."""
+
+    class Surprise(Exception):
+        pass
+
+    def __init__(self, data: bytes, offset: int, compact: bool) -> None:
+        if _fast is None or not _use_light:
+            raise StructWalker.Surprise("no C extension")
+        self.data = data
+        self.compact = compact
+        self._source = _Source(data, offset)
+        self._buffer = self._source.trans._buffer  # the BytesIO the C decoder advances
+        self._decode = _fast.decode_compact if compact else _fast.decode_binary
+        self._last: list[int] = [0]  # compact: the last field id of each open struct
+
+    @property
+    def pos(self) -> int:
+        return int(self._buffer.tell())
+
+    def begin_struct(self) -> None:
+        self._last.append(0)
+
+    def end_struct(self) -> None:
+        self._last.pop()
+
+    def field(self) -> tuple[int, int] | None:
+        """The next field's (type, id), or None at the struct's end."""
+        data, pos = self.data, self.pos
+        try:
+            head = data[pos]
+            if head == _STOP:
+                self._buffer.seek(pos + 1)
+                return None
+            if self.compact:
+                delta = head >> 4
+                if delta:
+                    fid, pos = self._last[-1] + delta, pos + 1
+                else:
+                    raw, pos = _varint(data, pos + 1)
+                    fid = (raw >> 1) ^ -(raw & 1)
+                self._last[-1] = fid
+                ttype = head & 0x0F
+            else:
+                ttype, fid, pos = head, int.from_bytes(data[pos + 1 : pos + 3], "big", signed=True), pos + 3
+        except (IndexError, DecodeError):
+            raise StructWalker.Surprise("truncated field header") from None
+        self._buffer.seek(pos)
+        return ttype, fid
+
+    def is_struct(self, ttype: int) -> bool:
+        return ttype == _STRUCT[self.compact]
+
+    def is_list(self, ttype: int) -> bool:
+        return ttype == _LIST[self.compact]
+
+    def is_i64(self, ttype: int) -> bool:
+        return ttype == _I64[self.compact]
+
+    def struct_list(self) -> int:
+        """Read a list header of structs; its size."""
+        data, pos = self.data, self.pos
+        try:
+            head = data[pos]
+            if self.compact:
+                size, etype, pos = head >> 4, head & 0x0F, pos + 1
+                if size == 15:
+                    size, pos = _varint(data, pos)
+            else:
+                etype, size, pos = head, int.from_bytes(data[pos + 1 : pos + 5], "big", signed=True), pos + 5
+        except (IndexError, DecodeError):
+            raise StructWalker.Surprise("truncated list header") from None
+        if etype != _STRUCT[self.compact] or not 0 <= size <= len(data) - pos:
+            raise StructWalker.Surprise("not a list of structs")
+        self._buffer.seek(pos)
+        return size
+
+    def skip_i64(self) -> None:
+        data, pos = self.data, self.pos
+        if self.compact:
+            try:
+                while data[pos] >= 0x80:
+                    pos += 1
+            except IndexError:
+                raise StructWalker.Surprise("truncated i64") from None
+            pos += 1
+        else:
+            pos += 8
+        if pos > len(data):
+            raise StructWalker.Surprise("truncated i64")
+        self._buffer.seek(pos)
+
+    def struct(self, cls: Any) -> Any:
+        """The struct `cls` here, as a light object; the walk goes on after it."""
+        if self.pos >= len(self.data):  # the C decoder misreads from a start past the end
+            raise StructWalker.Surprise("truncated struct")
+        try:
+            return self._decode(None, self._source, _light_spec(cls))
+        except Exception as e:  # bad input, or invalid UTF-8: the whole-struct path says which
+            raise StructWalker.Surprise(str(e)) from None
 
 
 def encode_light(obj: Any, cls: Any) -> bytes:

@@ -2,20 +2,22 @@
 
 The ingest hot path of the memory store: instead of building a model span (a Python object per
 attribute) and packing it again, the request is parsed in C (upb for OTLP, Thrift's fastbinary
-for Jaeger's Batch) and each span keeps its own wire bytes in the packed record's blob: OTLP as a
-one-span `ScopeSpans` message (the scope's bytes first), Thrift as the `Span` struct re-encoded
-in binary (C). Only what the store indexes and the collector counts is read in Python: ids,
-name, kind, times, flags, and for root spans `sampler.type`. Reading a span back converts those
-bytes with the wire format's own codec (`scope_spans_to_model`, `spans_to_model`), so it reads
-back exactly as if it had been decoded at ingest.
+for Jaeger's Batch) and each span keeps its own wire bytes in the packed record's blob, sliced
+from the request: OTLP as a one-span `ScopeSpans` message (the scope's bytes first; the framing
+walk is `codecs/proto_wire.py`), Thrift as the `Span` struct in the protocol it came in (the
+batch is decoded span by span, `thrift_wire.StructWalker`). A request laid out unusually has its
+spans serialized again instead (C). Only what the store indexes and the collector counts is read
+in Python: ids, name, kind, times, flags, and for root spans `sampler.type`. Reading a span back
+converts those bytes with the wire format's own codec (`scope_spans_to_model`,
+`spans_to_model`), so it reads back exactly as if it had been decoded at ingest.
 
 What the codec would refuse is refused alike (DecodeError, or `rejected` for OTLP's invalid
 ids). A Thrift batch with anything unusual (a missing required field, a time the limits screen
 would refuse) makes the decoder decline (None): the receiver then takes the codec's path, which
 words the error or screens the spans one by one.
 
-A blob's first byte says its form (`WIRE_OTLP`, `WIRE_THRIFT`); a marshal blob (packed.py)
-starts with a marshal type code, never with these.
+A blob's first byte says its form (`WIRE_OTLP`, `WIRE_THRIFT`, `WIRE_THRIFT_COMPACT`); a marshal
+blob (packed.py) starts with a marshal type code, never with these.
 """
 
 from __future__ import annotations
@@ -30,13 +32,24 @@ from pyjaeger.codecs.errors import DecodeError, parse_protobuf
 from pyjaeger.codecs.limits import MAX_TIME_US, MIN_TIME_US
 from pyjaeger.codecs.otel_translate import SPAN_KINDS
 from pyjaeger.codecs.otlp import id_problem, resource_process, scope_spans_to_model
+from pyjaeger.codecs.proto_wire import nested_fields
 from pyjaeger.model import FLAG_DEBUG, Process, Span
 from pyjaeger.storage.base import StoredBatch
 
-__all__ = ["WIRE_OTLP", "WIRE_THRIFT", "otlp_batch", "thrift_batch", "agent_batch", "wire_spans", "is_wire"]
+__all__ = [
+    "WIRE_OTLP",
+    "WIRE_THRIFT",
+    "WIRE_THRIFT_COMPACT",
+    "otlp_batch",
+    "thrift_batch",
+    "agent_batch",
+    "wire_spans",
+    "is_wire",
+]
 
 WIRE_OTLP = 0x01
-WIRE_THRIFT = 0x02
+WIRE_THRIFT = 0x02  # a Jaeger Thrift Span struct, binary protocol
+WIRE_THRIFT_COMPACT = 0x03  # the same, compact protocol (as agent datagrams carry it)
 EMPTY_SERVICE = "empty-service-name"  # the collector's sanitizer, applied where the records are made
 
 _ZERO_TRACE = bytes(16)
@@ -58,7 +71,7 @@ def _varint(n: int) -> bytes:
 
 
 def is_wire(blob: bytes) -> bool:
-    return blob[0] <= WIRE_THRIFT
+    return blob[0] <= WIRE_THRIFT_COMPACT
 
 
 def otlp_batch(data: bytes, pack_process: Any) -> StoredBatch:
@@ -68,6 +81,11 @@ def otlp_batch(data: bytes, pack_process: Any) -> StoredBatch:
     what `codecs.otlp` refuses: bytes protobuf cannot parse (DecodeError), spans whose own ids
     are invalid (counted in `rejected`)."""
     req = parse_protobuf(trace_service_pb2.ExportTraceServiceRequest(), data)
+    # Each span's bytes are sliced from the request (tag and length included) when the framing
+    # walk agrees with the parser on the counts; otherwise serialized again.
+    ranges: Any = nested_fields(data, (1, 2, 2))
+    if ranges is not None and len(ranges) != len(req.resource_spans):
+        ranges = None
     from_bytes = int.from_bytes
     kinds = SPAN_KINDS
     zero_trace, zero_span = _ZERO_TRACE, _ZERO_SPAN
@@ -83,9 +101,11 @@ def otlp_batch(data: bytes, pack_process: Any) -> StoredBatch:
             process.service_name = EMPTY_SERVICE
         packed_process = pack_process(process)
         service = process.service_name
+        rs_ranges = ranges[ri] if ranges is not None and len(ranges[ri]) == len(rs.scope_spans) else None
         for si, ss in enumerate(rs.scope_spans):
             scope = ss.scope.SerializeToString()
-            head = bytes((WIRE_OTLP,)) + (b"\x0a" + _varint(len(scope)) + scope if scope else b"") + b"\x12"
+            head = bytes((WIRE_OTLP,)) + (b"\x0a" + _varint(len(scope)) + scope if scope else b"")
+            slices = rs_ranges[si] if rs_ranges is not None and len(rs_ranges[si]) == len(ss.spans) else None
             n = 0
             for pi, sp in enumerate(ss.spans):
                 tid_b = sp.trace_id
@@ -96,7 +116,12 @@ def otlp_batch(data: bytes, pack_process: Any) -> StoredBatch:
                         where = f"resource_spans[{ri}].scope_spans[{si}].spans[{pi}]"
                         first_reason = f"{where}: {id_problem(tid_b, sid_b)}"
                     continue
-                body = sp.SerializeToString()
+                if slices is not None:
+                    at, stop = slices[pi]
+                    blob = head + data[at:stop]
+                else:
+                    body = sp.SerializeToString()
+                    blob = head + b"\x12" + _varint(len(body)) + body
                 start = sp.start_time_unix_nano
                 duration = (sp.end_time_unix_nano - start) // 1000
                 kind = sp.kind
@@ -109,13 +134,15 @@ def otlp_batch(data: bytes, pack_process: Any) -> StoredBatch:
                         start // 1000,
                         duration if duration > 0 else 0,
                         packed_process,
-                        head + _varint(len(body)) + body,
+                        blob,
                         kinds[kind] if 0 <= kind < 6 else "",
                     )
                 )
                 n += 1
                 if not sp.parent_span_id and not sp.links:
-                    key = (service, False, _sampler(sp))
+                    # Walking the attributes costs a wrapper object each: look in the bytes first.
+                    sampler = _sampler(sp) if b"sampler.type" in blob else "unrecognized"
+                    key = (service, False, sampler)
                     roots[key] = roots.get(key, 0) + 1
             if n:
                 spans[service, False] = spans.get((service, False), 0) + n
@@ -134,8 +161,8 @@ def _sampler(sp: Any) -> str:
 
 def wire_spans(blob: bytes, process: Process) -> list[Span]:
     """The span a wire blob holds, as its codec makes it."""
-    if blob[0] == WIRE_THRIFT:
-        span = thrift_wire.decode_struct(jaeger_thrift.SPAN, blob, 1, False, "Span")
+    if blob[0] in (WIRE_THRIFT, WIRE_THRIFT_COMPACT):
+        span = thrift_wire.decode_struct(jaeger_thrift.SPAN, blob, 1, blob[0] == WIRE_THRIFT_COMPACT, "Span")
         return jaeger_thrift.spans_to_model([span], process)
     if blob[0] != WIRE_OTLP:
         raise DecodeError(f"unknown stored form {blob[0]:#x}")
@@ -151,6 +178,7 @@ _U64 = (1 << 64) - 1
 _KINDS = frozenset(SPAN_KINDS) - {""}
 _SAMPLERS = frozenset({"probabilistic", "lowerbound", "ratelimiting", "const"})
 _THRIFT_HEAD = bytes((WIRE_THRIFT,))
+_THRIFT_COMPACT_HEAD = bytes((WIRE_THRIFT_COMPACT,))
 
 
 class _Decline(Exception):
@@ -159,8 +187,12 @@ class _Decline(Exception):
 
 def thrift_batch(data: bytes, pack_process: Any) -> StoredBatch | None:
     """A bare binary Jaeger `Batch` (the collector's POST /api/traces) as packed records."""
-    batch = thrift_wire.decode_struct(jaeger_thrift.BATCH, bytes(data), 0, False, "Batch")
-    return _thrift_records(batch, pack_process)
+    data = bytes(data)
+    walked = _walk_batch(data, 0, False, False)
+    if walked is not None:
+        return _thrift_records(*walked, pack_process, False)
+    batch = thrift_wire.decode_struct(jaeger_thrift.BATCH, data, 0, False, "Batch")
+    return _thrift_records(batch.process, batch.spans, None, pack_process, False)
 
 
 def agent_batch(data: bytes, pack_process: Any) -> StoredBatch | None:
@@ -171,21 +203,77 @@ def agent_batch(data: bytes, pack_process: Any) -> StoredBatch | None:
         envelope = thrift_wire.read_envelope(data, (jaeger_thrift.EMIT_BATCH,))
     except DecodeError:
         return None
+    compact = envelope.compact
+    walked = _walk_batch(data, envelope.offset, compact, True)
+    if walked is not None:
+        return _thrift_records(*walked, pack_process, compact)
     args = thrift_wire.decode_struct(
-        jaeger_thrift.EMIT_BATCH_ARGS, data, envelope.offset, envelope.compact, jaeger_thrift.EMIT_BATCH
+        jaeger_thrift.EMIT_BATCH_ARGS, data, envelope.offset, compact, jaeger_thrift.EMIT_BATCH
     )
-    return None if args.batch is None else _thrift_records(args.batch, pack_process)
+    if args.batch is None:
+        return None
+    return _thrift_records(args.batch.process, args.batch.spans, None, pack_process, compact)
 
 
-def _thrift_records(batch: Any, pack_process: Any) -> StoredBatch | None:
+def _walk_batch(
+    data: bytes, offset: int, compact: bool, in_args: bool
+) -> tuple[Any, Any, list[bytes]] | None:
+    """(process, spans, each span's own bytes) of the Batch at `offset` (in `emitBatch_args` when
+    `in_args`), decoded span by span; None when its layout is anything but the usual one."""
     try:
-        return _thrift_records_or_decline(batch, pack_process)
+        w = thrift_wire.StructWalker(data, offset, compact)
+        if in_args:
+            head = w.field()
+            if head is None or head[1] != 1 or not w.is_struct(head[0]):
+                return None
+            w.begin_struct()
+        process = spans = None
+        slices: list[bytes] = []
+        while (head := w.field()) is not None:
+            ttype, fid = head
+            if fid == 1 and w.is_struct(ttype) and process is None:
+                process = w.struct(jaeger_thrift.PROCESS)
+            elif fid == 2 and w.is_list(ttype) and spans is None:
+                spans = []
+                for _ in range(w.struct_list()):
+                    start = w.pos
+                    spans.append(w.struct(jaeger_thrift.SPAN))
+                    slices.append(data[start : w.pos])
+            elif fid == 3 and w.is_i64(ttype):
+                w.skip_i64()
+            elif fid == 4 and w.is_struct(ttype):
+                w.struct(jaeger_thrift.CLIENT_STATS)
+            else:
+                return None
+        if in_args:
+            w.end_struct()
+            if w.field() is not None or w.pos != len(data):
+                return None
+        elif w.pos != len(data):
+            return None
+    except thrift_wire.StructWalker.Surprise:
+        return None
+    if process is None or spans is None:
+        return None
+    return process, spans, slices
+
+
+def _thrift_records(
+    process: Any, spans: Any, slices: list[bytes] | None, pack_process: Any, compact: bool
+) -> StoredBatch | None:
+    try:
+        return _thrift_records_or_decline(process, spans, slices, pack_process, compact)
     except (_Decline, thrift_wire.Missing, TypeError, AttributeError):
         return None
 
 
-def _thrift_records_or_decline(batch: Any, pack_process: Any) -> StoredBatch:
-    process = jaeger_thrift.batch_process(batch.process)
+def _thrift_records_or_decline(
+    jprocess: Any, jspans: Any, slices: list[bytes] | None, pack_process: Any, compact: bool
+) -> StoredBatch:
+    """`slices`: each span's bytes as they came (compact or binary), or None: encoded again."""
+    if jprocess is None or jspans is None:
+        raise _Decline
+    process = jaeger_thrift.batch_process(jprocess)
     if not process.service_name:
         process.service_name = EMPTY_SERVICE
     packed_process = pack_process(process)
@@ -195,13 +283,13 @@ def _thrift_records_or_decline(batch: Any, pack_process: Any) -> StoredBatch:
         raise _Decline
     u64 = _U64
     kinds, samplers = _KINDS, _SAMPLERS
-    head = _THRIFT_HEAD
     lo_time, hi_time = MIN_TIME_US, MAX_TIME_US
     records: list[Any] = []
     keep = records.append
     spans: dict[tuple[str, bool], int] = {}
     roots: dict[tuple[str, bool, str], int] = {}
-    for s in batch.spans:
+    head = _THRIFT_COMPACT_HEAD if compact and slices is not None else _THRIFT_HEAD
+    for i, s in enumerate(jspans):
         tid = ((s.traceIdHigh & u64) << 64) | (s.traceIdLow & u64)
         sid = s.spanId & u64
         parent = s.parentSpanId & u64
@@ -236,7 +324,7 @@ def _thrift_records_or_decline(batch: Any, pack_process: Any) -> StoredBatch:
                 if r.refType is None or r.traceIdHigh is None or r.traceIdLow is None or r.spanId is None:
                     raise _Decline
         debug = bool(flags & FLAG_DEBUG)
-        blob = head + encode(s, jaeger_thrift.SPAN)
+        blob = head + (slices[i] if slices is not None else encode(s, jaeger_thrift.SPAN))
         keep((tid, sid, op, flags, start, duration, packed_process, blob, kind or ""))
         key2 = (service, debug)
         spans[key2] = spans.get(key2, 0) + 1

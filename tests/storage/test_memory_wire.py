@@ -17,6 +17,8 @@ from pyjaeger.codecs.otlp import decode_export_request
 from pyjaeger.model import Trace
 from pyjaeger.storage.base import TraceQuery
 from pyjaeger.storage.memory import MemoryStore
+from pyjaeger.storage.memory.packed import BLOB
+from pyjaeger.storage.memory.wire import WIRE_THRIFT, WIRE_THRIFT_COMPACT, wire_spans
 
 CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -118,3 +120,58 @@ def test_thrift_decoder_declines_what_it_leaves_to_the_codec() -> None:
         decode_batch(missing)  # the codec's own word for it
     assert batch_decoder(missing) is None
     assert batch_decoder(encode_batch(make_thrift_batch(2))) is not None
+
+
+def _thrift_spans(n: int) -> list:  # type: ignore[type-arg]
+    sys.path.insert(0, str(BENCH))
+    try:
+        from codec_thrift import make_batch as make_thrift_batch
+    finally:
+        sys.path.remove(str(BENCH))
+    return make_thrift_batch(n)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("protocol", ["compact", "binary"])
+def test_thrift_spans_keep_the_bytes_they_came_in(protocol: str) -> None:
+    """Each span of a datagram or batch is stored as its own slice of the request, in the
+    protocol it came in: nothing is encoded again."""
+    store = MemoryStore()
+    agent, batch_decoder = store.stored_decoder("thrift-agent"), store.stored_decoder("thrift-batch")
+    assert agent is not None and batch_decoder is not None
+    spans = _thrift_spans(4)
+    cases = [(agent, encode_agent_message(spans, protocol), protocol == "compact")]
+    if protocol == "binary":
+        cases.append((batch_decoder, encode_batch(spans), False))
+    for decode, data, compact in cases:
+        batch = decode(data)
+        assert batch is not None and len(batch) == 4
+        for record, span in zip(batch.records, spans, strict=True):
+            blob = record[BLOB]
+            assert blob[0] == (WIRE_THRIFT_COMPACT if compact else WIRE_THRIFT)
+            assert blob[1:] in data
+            assert repr(wire_spans(blob, span.process)) == repr([span])
+
+
+def test_thrift_batch_laid_out_unusually_is_stored_alike() -> None:
+    """Fields in another order, the optional seqNo and stats: the same spans are stored, whether
+    walked span by span or (when the walk gives up) decoded whole and encoded again."""
+    store = MemoryStore()
+    batch_decoder = store.stored_decoder("thrift-batch")
+    assert batch_decoder is not None
+    j = jaeger_thrift._J
+    spans = _thrift_spans(3)
+    usual = encode_batch(spans)
+    whole = thrift_wire.decode_struct(jaeger_thrift.BATCH, usual, 0, False, "Batch", full=True)
+    with_extras = thrift_wire.encode_struct(
+        j.Batch(whole.process, whole.spans, 7, j.ClientStats(1, 2, 3)), False
+    )
+    spans_only = thrift_wire.encode_struct(j.Batch(None, whole.spans), False)[:-1]  # without the stop byte
+    process_only = thrift_wire.encode_struct(j.Batch(whole.process, None), False)[:-1]
+    reordered = spans_only + process_only + b"\x00"
+    expected = repr([(r[:BLOB], wire_spans(r[BLOB], spans[0].process)) for r in batch_decoder(usual).records])
+    for data in (with_extras, reordered):
+        batch = batch_decoder(data)
+        assert batch is not None
+        assert repr([(r[:BLOB], wire_spans(r[BLOB], spans[0].process)) for r in batch.records]) == expected
+    with pytest.raises(DecodeError):  # without its end: refused as the codec refuses it
+        batch_decoder(reordered[:-1])
