@@ -73,11 +73,13 @@ class UDPServer(Server):
         protocol: str,
         sink: Callable[[list[Span], str], None],
         metrics: UDPServerMetrics,
-        datagram_sink: Callable[[bytes], bool] | None = None,
+        datagram_sink: Callable[[bytes, str], bool] | None = None,
     ) -> None:
-        """`sink` takes the spans of each datagram; `datagram_sink`, when given, is offered the
-        datagram first and answers whether it took it whole (the all-in-one's collector takes
-        Jaeger's emitBatch straight into a storage that can), SinkFull when it has no room."""
+        """`sink` takes the spans of each datagram; `datagram_sink(data, protocol)`, when given,
+        is offered the datagram first and answers whether it took it (the all-in-one's collector
+        takes Jaeger's emitBatch straight into a storage that can, or hands it to an ingest
+        worker process), SinkFull when it has no room. A datagram it took has its outcome counted
+        through `report`, now or when a worker process has decoded it."""
         self.name = name
         self.config = config
         self._sink = sink
@@ -166,11 +168,9 @@ class UDPServer(Server):
         m = self._m[protocol]
         if self._datagram_sink is not None:
             try:
-                taken = self._datagram_sink(data)
+                taken = self._datagram_sink(data, protocol)
             except SinkFull as e:
-                m.processed.inc()
-                m.dropped.inc()
-                self._warn.warn("%s: dropped a datagram: %s", self.name, e)
+                self.report(protocol, "jaeger", "dropped", str(e))
                 return
             except DecodeError:
                 taken = False  # the codec below says why
@@ -179,7 +179,6 @@ class UDPServer(Server):
                 self._warn.warn("%s: direct path failed: %r", self.name, e)
                 taken = False
             if taken:
-                m.processed.inc()
                 return
         try:
             fmt, spans = decode_agent_datagram(data)
@@ -193,9 +192,7 @@ class UDPServer(Server):
             self._warn.warn("%s: dropped a %d-byte datagram: %r", self.name, len(data), e)
             return
         if fmt != "jaeger":
-            m = self._zipkin.get(protocol) or self._zipkin.setdefault(
-                protocol, _Labelled(self._metrics, protocol, fmt)
-            )
+            m = self._zipkin_labels(protocol, fmt)
         m.processed.inc()
         try:
             # The format goes with the spans: in the all-in-one the collector labels them by it.
@@ -206,6 +203,25 @@ class UDPServer(Server):
         except Exception as e:  # whatever it is, one datagram must not stop the port
             m.dropped.inc()
             self._warn.warn("%s: dropped a datagram of %d spans: %r", self.name, len(spans), e)
+
+    def report(self, protocol: str, fmt: str, outcome: str, detail: str = "") -> None:
+        """Count what became of a datagram the datagram sink took: "processed" (its spans were
+        queued), "dropped" (no room: `detail` says why), "bad" (undecodable: `detail` says why)."""
+        m = self._m[protocol] if fmt == "jaeger" else self._zipkin_labels(protocol, fmt)
+        if outcome == "bad":
+            m.handler_errors.inc()
+            self._warn.warn("%s: dropped an undecodable datagram: %s", self.name, detail)
+            return
+        m.processed.inc()
+        if outcome == "dropped":
+            m.dropped.inc()
+            self._warn.warn("%s: dropped a datagram: %s", self.name, detail)
+
+    def _zipkin_labels(self, protocol: str, fmt: str) -> _Labelled:
+        m = self._zipkin.get(protocol)
+        if m is None:
+            m = self._zipkin[protocol] = _Labelled(self._metrics, protocol, fmt)
+        return m
 
     async def stop(self) -> None:
         transport, self._transport = self._transport, None

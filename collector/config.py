@@ -15,6 +15,10 @@ __all__ = ["CollectorConfig"]
 class CollectorConfig:
     queue_size: int = 2000  # spans waiting to be written, over every receiver
     num_workers: int = 50  # concurrent storage writes
+    # Processes that decode what the receivers take (ours: Jaeger's Go collector is one process
+    # using every core). 0: one per CPU it may use; 1: the receivers decode in the collector's
+    # own process.
+    ingest_processes: int = 0
     otlp_enabled: bool = True
     otlp_grpc_host_port: HostPort = HostPort("0.0.0.0", 4317)
     otlp_http_host_port: HostPort = HostPort("0.0.0.0", 4318)
@@ -40,6 +44,8 @@ class CollectorConfig:
             raise ConfigError("--collector.queue-size must be > 0")
         if self.num_workers <= 0:
             raise ConfigError("--collector.num-workers must be > 0")
+        if self.ingest_processes < 0:
+            raise ConfigError("--collector.ingest-processes must be >= 0 (0: one per CPU core)")
         if self.http_max_request_size <= 0:
             raise ConfigError("--collector.http.max-request-size must be > 0")
         if self.grpc_max_message_size <= 0:

@@ -28,14 +28,17 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from prometheus_client import Counter
+
 from pyjaeger.codecs.limits import Screened, screen
 from pyjaeger.collector.config import CollectorConfig
 from pyjaeger.collector.intake import Intake, QueueFullError
 from pyjaeger.metrics import CollectorMetrics
 from pyjaeger.model import FLAG_DEBUG, Span
 from pyjaeger.storage.base import SpanWriter, StorageError, StoredBatch, StoredForm
+from pyjaeger.storage.memory.packed import unpack_spans
 
-__all__ = ["SpanProcessor", "QueueFullError"]  # QueueFullError: from collector.intake
+__all__ = ["SpanProcessor", "QueueFullError", "sanitize", "received_counts"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,7 @@ class SpanProcessor(Intake):
         self._outage_logged = 0.0
         self._rejects_logged = -_REJECT_LOG_INTERVAL
         self._rejects_unlogged = 0
+        self._children: dict[tuple[Any, ...], Counter] = {}
         metrics.queue_capacity.set(queue_size)
 
     @property
@@ -89,7 +93,7 @@ class SpanProcessor(Intake):
         """Raise QueueFullError (after counting the refused request) when nothing more can be
         queued, so receivers refuse a request before spending CPU decoding it."""
         if self._closed or (self._queued_spans >= self.capacity):
-            self._metrics.requests_refused.labels(fmt, transport).inc()
+            self.count_refused(fmt, transport)
             raise QueueFullError(f"collector queue is full ({self._queued_spans}/{self.capacity} spans)")
 
     async def accept(self, spans: list[Span], fmt: str, transport: str) -> Screened:
@@ -100,24 +104,24 @@ class SpanProcessor(Intake):
         screened = screen(spans)
         if screened.rejected:
             self.count_rejected(screened.rejected, fmt, transport)
-            self._log_rejected(screened, fmt, transport)
+            self._log_rejected(screened.rejected, screened.reason, fmt, transport)
         self.submit(screened.spans, fmt, transport)
         return screened
 
-    def _log_rejected(self, screened: Screened, fmt: str, transport: str) -> None:
+    def _log_rejected(self, rejected: int, reason: str, fmt: str, transport: str) -> None:
         # A stream of bad spans must not become a stream of log lines: one WARNING now and then,
         # saying how many went unlogged since.
-        self._rejects_unlogged += screened.rejected
+        self._rejects_unlogged += rejected
         now = time.monotonic()
         if now - self._rejects_logged >= _REJECT_LOG_INTERVAL:
             log.warning(
                 "refused %d span(s) that cannot be stored (%s over %s; %d since the last such message),"
                 " first: %s",
-                screened.rejected,
+                rejected,
                 fmt,
                 transport,
                 self._rejects_unlogged,
-                screened.reason,
+                reason,
             )
             self._rejects_logged = now
             self._rejects_unlogged = 0
@@ -133,16 +137,13 @@ class SpanProcessor(Intake):
     def take_stored(self, batch: StoredBatch, fmt: str, transport: str) -> None:
         """`accept_stored`, for callers that cannot await. The batch's decoder sanitized it and
         its wire format cannot carry what the limits screen refuses."""
-        self.count_rejected(batch.rejected, fmt, transport)
+        if batch.rejected:
+            self.count_rejected(batch.rejected, fmt, transport)
+            if batch.first_reason:
+                self._log_rejected(batch.rejected, batch.first_reason, fmt, transport)
         if not batch.records:
             return
-        m = self._metrics
-        for (svc, debug, sampler), n in batch.roots.items():
-            m.traces_received.labels(
-                "true" if debug else "false", fmt, sampler, m.svc_label(svc), transport
-            ).inc(n)
-        for (svc, debug), n in batch.spans.items():
-            m.spans_received.labels("true" if debug else "false", fmt, m.svc_label(svc), transport).inc(n)
+        self._count_batch(batch.spans, batch.roots, fmt, transport)
         self._enqueue(batch)
 
     def submit(self, spans: list[Span], fmt: str, transport: str) -> None:
@@ -165,6 +166,15 @@ class SpanProcessor(Intake):
         self._idle.clear()
         self._ready.set()
 
+    def count_refused(self, fmt: str, transport: str) -> None:
+        """A request refused before decoding because the queue was full (an ingest worker saw it
+        full in this processor's last answer)."""
+        self._metrics.requests_refused.labels(fmt, transport).inc()
+
+    def count_dropped(self, n: int) -> None:
+        """Spans received and lost before they were queued (an ingest worker process died)."""
+        self._metrics.spans_dropped.inc(n)
+
     def count_rejected(self, n: int, fmt: str, transport: str) -> None:
         """Spans a codec refused as invalid (partial success)."""
         if n:
@@ -172,32 +182,44 @@ class SpanProcessor(Intake):
 
     @staticmethod
     def _sanitize(spans: list[Span]) -> None:
-        for span in spans:
-            if not span.process.service_name:
-                span.process.service_name = "empty-service-name"
-            if span.duration < 0:
-                span.duration = 0
+        sanitize(spans)
 
     def _count_received(self, spans: Sequence[Span], fmt: str, transport: str) -> None:
+        self._count_batch(*received_counts(spans), fmt, transport)
+
+    def _count_batch(
+        self,
+        spans: dict[tuple[str, bool], int],
+        roots: dict[tuple[str, bool, str], int],
+        fmt: str,
+        transport: str,
+    ) -> None:
         m = self._metrics
-        by_key: dict[tuple[str, str], int] = {}
-        for span in spans:
-            key = (span.process.service_name, "true" if span.flags & FLAG_DEBUG else "false")
-            by_key[key] = by_key.get(key, 0) + 1
-            if not span.references:
-                kv = span.tag("sampler.type")
-                sampler = kv.value if kv is not None and isinstance(kv.value, str) else ""
-                if sampler not in ("probabilistic", "lowerbound", "ratelimiting", "const"):
-                    sampler = "unrecognized"
-                m.traces_received.labels(key[1], fmt, sampler, m.svc_label(key[0]), transport).inc()
-        for (svc, debug), n in by_key.items():
-            m.spans_received.labels(debug, fmt, m.svc_label(svc), transport).inc(n)
+        child = self._child
+        for (svc, debug, sampler), n in roots.items():
+            label = "true" if debug else "false"
+            child(m.traces_received, label, fmt, sampler, m.svc_label(svc), transport).inc(n)
+        for (svc, debug), n in spans.items():
+            child(m.spans_received, "true" if debug else "false", fmt, m.svc_label(svc), transport).inc(n)
+
+    def _child(self, counter: Counter, *labels: str) -> Counter:
+        # `labels()` validates and locks on every call; a batch needs a few children, thousands of
+        # batches a second. The labels are bounded (`svc_label`), so is this cache.
+        key = (id(counter), *labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = counter.labels(*labels)
+        return found
 
     async def start(self) -> None:
         if self._workers:
             return
         self._closed = False
         self._workers = [asyncio.create_task(self._work()) for _ in range(self._num_workers)]
+
+    async def idle(self) -> None:
+        """Wait until nothing is queued or being written."""
+        await self._idle.wait()
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Refuse new batches, write out what is queued (within `timeout`), stop the workers.
@@ -236,19 +258,21 @@ class SpanProcessor(Intake):
             m.in_queue_latency.observe(now - enq)
             size = len(first)
             self._in_flight += 1
-            if isinstance(first, StoredBatch):
+            if isinstance(first, StoredBatch) and self._stored is not None:
                 # Cancelled (by stop), the batch stays in `_queued_spans`: stop counts it as dropped.
                 await self._write_stored(first)
             else:
-                parts = [first]
+                # Model spans, or spans an ingest worker packed for a storage that takes model
+                # spans only: merged into one write.
+                parts = [self._spans_of(first)]
                 while (
                     self._items
-                    and not isinstance(self._items[0][1], StoredBatch)
+                    and not (self._stored is not None and isinstance(self._items[0][1], StoredBatch))
                     and size + len(self._items[0][1]) <= _MAX_WRITE_SPANS
                 ):
                     enq, more = self._items.popleft()
                     m.in_queue_latency.observe(now - enq)
-                    parts.append(more)  # type: ignore[arg-type]
+                    parts.append(self._spans_of(more))
                     size += len(more)
                 await self._write(parts)
             self._in_flight -= 1
@@ -256,6 +280,10 @@ class SpanProcessor(Intake):
             m.queue_length.set(self._queued_spans)
             if not self._items and not self._in_flight:
                 self._idle.set()
+
+    @staticmethod
+    def _spans_of(item: list[Span] | StoredBatch) -> list[Span]:
+        return unpack_spans(item.records) if isinstance(item, StoredBatch) else item
 
     async def _write(self, parts: list[list[Span]]) -> None:
         """Write the queued batches `parts` in one storage write until every span is stored or
@@ -288,7 +316,7 @@ class SpanProcessor(Intake):
                    "err" if id(span) in lost else "ok")  # fmt: skip
             counts[key] = counts.get(key, 0) + 1
         for (svc, debug, result), n in counts.items():
-            m.spans_saved.labels(debug, result, m.svc_label(svc)).inc(n)
+            self._child(m.spans_saved, debug, result, m.svc_label(svc)).inc(n)
 
     async def _write_stored(self, batch: StoredBatch) -> None:
         """A stored-form batch, written all or nothing (it holds one request's spans)."""
@@ -300,7 +328,7 @@ class SpanProcessor(Intake):
         m.batch_size.set(len(batch))
         result = "ok" if error is None else "err"
         for (svc, debug), n in batch.spans.items():
-            m.spans_saved.labels("true" if debug else "false", result, m.svc_label(svc)).inc(n)
+            self._child(m.spans_saved, "true" if debug else "false", result, m.svc_label(svc)).inc(n)
 
     async def _store(
         self, spans: list[Span], parts: list[list[Span]], errors: list[BaseException]
@@ -375,3 +403,33 @@ class SpanProcessor(Intake):
 
 def _describe(e: BaseException) -> str:
     return str(e) if isinstance(e, StorageError) else f"{type(e).__name__}: {e}"
+
+
+_SAMPLERS = frozenset({"probabilistic", "lowerbound", "ratelimiting", "const"})
+
+
+def sanitize(spans: list[Span]) -> None:
+    """Jaeger's collector sanitizers: an empty service name and a negative duration."""
+    for span in spans:
+        if not span.process.service_name:
+            span.process.service_name = "empty-service-name"
+        if span.duration < 0:
+            span.duration = 0
+
+
+def received_counts(
+    spans: Sequence[Span],
+) -> tuple[dict[tuple[str, bool], int], dict[tuple[str, bool, str], int]]:
+    """What the received counters count of a batch: spans by (service, debug), and root spans
+    (traces) by (service, debug, sampler type)."""
+    by_span: dict[tuple[str, bool], int] = {}
+    roots: dict[tuple[str, bool, str], int] = {}
+    for span in spans:
+        key = (span.process.service_name, bool(span.flags & FLAG_DEBUG))
+        by_span[key] = by_span.get(key, 0) + 1
+        if not span.references:
+            kv = span.tag("sampler.type")
+            sampler = kv.value if kv is not None and isinstance(kv.value, str) else ""
+            root = (*key, sampler if sampler in _SAMPLERS else "unrecognized")
+            roots[root] = roots.get(root, 0) + 1
+    return by_span, roots

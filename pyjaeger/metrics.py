@@ -147,7 +147,9 @@ class HttpServerMetrics:
 
     LABELS = ("component", "http_request_method", "http_route", "http_response_status_code")
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        """`registry` None: the histogram is registered nowhere (a `MergedCollector` serves it
+        with the ingest worker processes' samples added)."""
         self.duration = Histogram(
             "http_server_request_duration_seconds",
             "Duration of HTTP server requests, seconds",

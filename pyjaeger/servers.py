@@ -20,7 +20,7 @@ import uvicorn
 from pyjaeger.hostport import HostPort
 from pyjaeger.http_connections import HttpLimits, Listener, guarded_protocol
 
-__all__ = ["HttpServer", "GrpcServer", "Server"]
+__all__ = ["HttpServer", "GrpcServer", "Server", "bind_tcp"]
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +35,21 @@ class Server:
         raise NotImplementedError
 
 
-def _bind_tcp(addr: HostPort) -> socket.socket:
+def bind_tcp(addr: HostPort, reuse_port: bool = False, listen: bool = True) -> socket.socket:
+    """A TCP socket bound to `addr`. `reuse_port`: several processes listen on one port and the
+    kernel spreads the connections; a socket bound so without `listen` holds the port for them."""
     family = socket.AF_INET6 if ":" in addr.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((addr.host, addr.port))
     except OSError as e:
         sock.close()
         raise OSError(e.errno, f"cannot listen on {addr}: {e.strerror}") from None
-    sock.listen(1024)
+    if listen:
+        sock.listen(1024)
     sock.setblocking(False)
     return sock
 
@@ -59,11 +64,32 @@ class _Uvicorn(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         yield
 
+    async def main_loop(self) -> None:
+        # uvicorn's loop, but woken by `request_exit` instead of noticing it at the next 0.1 s
+        # tick: a process stopping several servers would otherwise wait a tick for each.
+        self._exit_requested = asyncio.Event()
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._exit_requested.wait(), 0.1)
+            should_exit = await self.on_tick(counter)
+
+    def request_exit(self) -> None:
+        self.should_exit = True
+        exit_requested: asyncio.Event | None = getattr(self, "_exit_requested", None)
+        if exit_requested is not None:
+            exit_requested.set()
+
 
 class HttpServer(Server):
-    def __init__(self, name: str, app: Any, addr: HostPort, limits: HttpLimits = HttpLimits()) -> None:
+    def __init__(
+        self, name: str, app: Any, addr: HostPort, limits: HttpLimits = HttpLimits(), reuse_port: bool = False
+    ) -> None:
         self.name = name
         self.addr = addr
+        self._reuse_port = reuse_port
         self._config = uvicorn.Config(
             app,
             access_log=False,
@@ -86,7 +112,7 @@ class HttpServer(Server):
     async def start(self) -> None:
         if self._server is not None:
             return
-        self._sock = _bind_tcp(self.addr)
+        self._sock = bind_tcp(self.addr, self._reuse_port)
         server = self._server = _Uvicorn(self._config)
         task = self._task = asyncio.create_task(server.serve(sockets=[self._sock]))
         while not server.started:
@@ -101,7 +127,7 @@ class HttpServer(Server):
         server, self._server = self._server, None
         if server is None:
             return
-        server.should_exit = True
+        server.request_exit()
         if self._task is not None:
             await self._task
             self._task = None
@@ -119,13 +145,14 @@ class GrpcServer(Server):
         max_message_size: int,
         max_connection_age: float = 0.0,
         max_connection_age_grace: float = 0.0,
+        reuse_port: bool = False,
     ) -> None:
         self.name = name
         self.addr = addr
         self._handlers = handlers
         self._options: list[tuple[str, int]] = [
             ("grpc.max_receive_message_length", max_message_size),
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", 1 if reuse_port else 0),
         ]
         if max_connection_age > 0:
             self._options.append(("grpc.max_connection_age_ms", int(max_connection_age * 1000)))

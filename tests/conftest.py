@@ -33,6 +33,7 @@ def loopback_config(base_path: str = "/", **collector: Any) -> Config:
                 otlp_http_host_port=LOOPBACK,
                 http_host_port=LOOPBACK,
                 grpc_host_port=LOOPBACK,
+                ingest_processes=1,  # in-process: tests of ingest worker processes ask for them
             ),
             **collector,
         ),

@@ -8,6 +8,7 @@ Spans acknowledged to a client are written before the process exits.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import resource
 from collections.abc import Callable
@@ -21,16 +22,13 @@ from pyjaeger.agent.sampling_proxy import CollectorStrategies, LocalStrategies, 
 from pyjaeger.agent.udp import SinkFull, UDPServer
 from pyjaeger.cmd.admin import Health, admin_app
 from pyjaeger.cmd.config import Config
-from pyjaeger.collector.grpc_api_v2 import api_v2_grpc_handlers
+from pyjaeger.cmd.ingest_pool import IngestPool
+from pyjaeger.cmd.receivers import collector_receivers
 from pyjaeger.collector.intake import QueueFullError
-from pyjaeger.collector.otlp import OTLPIngest
-from pyjaeger.collector.otlp_grpc import otlp_grpc_handler
-from pyjaeger.collector.otlp_http import otlp_http_app
 from pyjaeger.collector.processor import SpanProcessor
-from pyjaeger.collector.thrift_http import thrift_http_app
-from pyjaeger.collector.zipkin_http import zipkin_http_app
+from pyjaeger.cpus import available_cpus
 from pyjaeger.hostport import HostPort
-from pyjaeger.http_metrics import instrument
+from pyjaeger.merged_metrics import MergedCollector
 from pyjaeger.metrics import (
     CollectorMetrics,
     HttpServerMetrics,
@@ -62,8 +60,18 @@ class App:
         self.command = command
         self.config = config
         self.registry = CollectorRegistry()
-        # One histogram for every HTTP server of the process: a registry takes a name once.
-        self.http_metrics = HttpServerMetrics(self.registry)
+        self.pool: IngestPool | None = None
+        processes = config.collector.ingest_processes or available_cpus()
+        self.ingest_processes = processes if command in COLLECTOR_COMMANDS else 1
+        # One histogram for every HTTP server of the process: a registry takes a name once. With
+        # ingest worker processes, their receivers' samples are added to it.
+        self.http_merged: MergedCollector | None = None
+        if self.ingest_processes > 1:
+            self.http_metrics = HttpServerMetrics(None)
+            self.http_merged = MergedCollector([self.http_metrics.duration])
+            self.registry.register(self.http_merged)
+        else:
+            self.http_metrics = HttpServerMetrics(self.registry)
         self.health = Health()
         self.storage: Storage | None = None
         self.provider: StrategyProvider | None = None
@@ -109,67 +117,17 @@ class App:
             queue_size=c.queue_size,
             num_workers=c.num_workers,
         )
-        self.receivers += [
-            HttpServer(
-                "collector HTTP server",
-                instrument(
-                    thrift_http_app(processor, self.provider, c.http_max_request_size),
-                    self.http_metrics,
-                    "collector",
-                ),
-                c.http_host_port,
-                c.http_limits,
-            ),
-            GrpcServer(
-                "collector gRPC server",
-                api_v2_grpc_handlers(processor, self.provider),
-                c.grpc_host_port,
-                c.grpc_max_message_size,
-                c.grpc_max_connection_age,
-                c.grpc_max_connection_age_grace,
-            ),
-        ]
-        if c.otlp_enabled:
-            ingest = OTLPIngest(processor)
-            self.receivers += [
-                GrpcServer(
-                    "OTLP gRPC receiver",
-                    [otlp_grpc_handler(ingest)],
-                    c.otlp_grpc_host_port,
-                    c.grpc_max_message_size,
-                    c.otlp_grpc_max_connection_age,
-                    c.otlp_grpc_max_connection_age_grace,
-                ),
-                HttpServer(
-                    "OTLP HTTP receiver",
-                    instrument(
-                        otlp_http_app(ingest, c.http_max_request_size), self.http_metrics, "collector"
-                    ),
-                    c.otlp_http_host_port,
-                    c.otlp_http_limits,
-                ),
-            ]
-        if c.zipkin_host_port is not None:
-            zipkin = zipkin_http_app(
-                processor,
-                c.http_max_request_size,
-                allowed_origins=c.zipkin_allowed_origins,
-                allowed_headers=c.zipkin_allowed_headers,
-                keep_alive=c.zipkin_keep_alive,
-            )
-            self.receivers.append(
-                HttpServer(
-                    "zipkin HTTP receiver",
-                    instrument(zipkin, self.http_metrics, "collector"),
-                    c.zipkin_host_port,
-                    c.zipkin_limits,
-                )
-            )
+        if self.http_merged is not None:
+            self.pool = IngestPool(self.config, processor, self.ingest_processes, self.http_merged)
+            self.receivers.append(self.pool)
+        else:
+            self.receivers += collector_receivers(c, processor, self.provider, self.http_metrics)
 
     def _build_agent(self) -> None:
         a = self.config.agent
         sink: Callable[[list[Span], str], None]
-        datagram_sink: Callable[[bytes], bool] | None = None
+        datagram_sink: Callable[[bytes, str], bool] | None = None
+        udp: list[UDPServer] = []
         if self.processor is not None:
             # All-in-one: the agent hands spans to the collector's queue in-process.
             processor = self.processor
@@ -181,10 +139,12 @@ class App:
                     raise SinkFull(str(e)) from None
 
             stored = processor.stored_decoder("thrift-agent")
-            if stored is not None:
+            if self.pool is not None:
+                datagram_sink = self.pool.forward_datagram  # decoded in a worker process
+            elif stored is not None:
                 decode = stored
 
-                def datagram_sink(data: bytes) -> bool:
+                def datagram_sink(data: bytes, protocol: str) -> bool:
                     batch = decode(data)
                     if batch is None:
                         return False
@@ -192,6 +152,7 @@ class App:
                         processor.take_stored(batch, "jaeger", "udp")
                     except QueueFullError as e:
                         raise SinkFull(str(e)) from None
+                    udp[0].report(protocol, "jaeger", "processed")
                     return True
 
             assert self.provider is not None
@@ -207,10 +168,14 @@ class App:
 
             self.strategies = CollectorStrategies(r)
         metrics = UDPServerMetrics(self.registry)
-        self.receivers += [
+        # Either server counts for both protocols (the metrics are labelled by the datagram's).
+        udp += [
             UDPServer("agent UDP server (compact)", a.compact, "compact", sink, metrics, datagram_sink),
             UDPServer("agent UDP server (binary)", a.binary, "binary", sink, metrics, datagram_sink),
         ]
+        self.receivers += udp
+        if self.pool is not None:
+            self.pool.udp_report = udp[0].report
         self.frontends.append(
             HttpServer(
                 "agent HTTP server",
@@ -270,6 +235,9 @@ class App:
                 host, port = s.config.host_port.host, s.port
             elif isinstance(s, (HttpServer, GrpcServer)):
                 host, port = s.addr.host, s.port
+            elif isinstance(s, IngestPool):
+                out.update(s.listeners())
+                continue
             else:
                 continue
             out[s.name] = str(HostPort(host, port))
@@ -291,14 +259,14 @@ class App:
             return
         self._started = False
         self.health.draining()
-        for s in self.receivers:
-            await _quietly(s.stop(), s.name)
+        # Servers of one kind stop together: each finishes its own requests, none waits for
+        # another's (an HTTP server takes a tick of 0.1 s to notice).
+        await asyncio.gather(*(_quietly(s.stop(), s.name) for s in self.receivers))
         if self.processor is not None:
             await self.processor.stop(DRAIN_TIMEOUT)
         if self.reporter is not None:
             await self.reporter.stop(DRAIN_TIMEOUT)
-        for s in [*self.frontends, self.admin]:
-            await _quietly(s.stop(), s.name)
+        await asyncio.gather(*(_quietly(s.stop(), s.name) for s in [*self.frontends, self.admin]))
         if self.strategies is not None:
             await _quietly(self.strategies.stop(), "sampling source")
         if self.provider is not None:

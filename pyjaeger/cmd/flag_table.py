@@ -146,6 +146,14 @@ FLAGS: tuple[Flag, ...] = (
         INT,
     ),
     Flag(
+        "collector.ingest-processes",
+        "Processes decoding received spans (pyjaeger's own): 0 starts one per CPU the process may use"
+        " (a container's CPU limit counts), 1 decodes in the collector's own process",
+        "collector.ingest_processes",
+        "collector",
+        INT,
+    ),
+    Flag(
         "collector.otlp.enabled",
         "Enables the OTLP receivers (gRPC and HTTP)",
         "collector.otlp_enabled",

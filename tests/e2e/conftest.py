@@ -222,6 +222,15 @@ class PyjaegerServer:
         assert got == expected, f"{name}{labels} went to {got}, expected exactly {expected}"
         return scrape
 
+    def wait_metric_above(self, name: str, threshold: float, timeout: float = 30.0, **labels: str) -> float:
+        """Poll until ``name`` (summed over ``labels``) is at least ``threshold``; its value."""
+        deadline = time.monotonic() + timeout
+        while (got := self.metrics().value(name, **labels)) < threshold:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name}{labels} is {got}, not {threshold} within {timeout}s")
+            time.sleep(0.05)
+        return got
+
     def alive(self) -> bool:
         """Still running and answering its health check."""
         if self.proc.poll() is not None:
@@ -455,6 +464,13 @@ def _run_client(
     assert lines, f"{script} printed nothing; stderr:\n{proc.stderr}"
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+@pytest.fixture(scope="session")
+def client_env() -> dict[str, str]:
+    """The environment client interpreters run in (for clients a test starts itself)."""
+    env: dict[str, str] = venvs.client_env()
+    return env
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,11 @@ documented exceptions to the contract go into its `Capabilities`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pyjaeger.model import Span
 from pyjaeger.storage.base import DependencyReader, SpanReader, SpanWriter
@@ -154,12 +155,118 @@ async def _elasticsearch_aliases(max_traces: int) -> Backend:
     return await _elasticsearch(max_traces, aliases=True)
 
 
+INGEST_PROCESSES = 3
+_GRPC_BATCH = 200  # spans per PostSpans call: far below the 4 MiB message limit
+
+
+class _CollectorWriter(SpanWriter):
+    """Writes through a running collector with ingest worker processes: each call goes as
+    api_v2 `PostSpans` requests (the Jaeger model whole: process tags, references, warnings) to
+    the shared gRPC port, is decoded in whichever worker the connection reached, crosses to the
+    process owning the store, and returns once the span processor has written it."""
+
+    def __init__(self, app: Any, port: int, then: SpanWriter | None = None) -> None:
+        import grpc
+
+        from pyjaeger.codecs.api_v2 import POST_SPANS_METHOD
+
+        self._app = app
+        # A channel per call spreads the calls over the workers, as many clients would.
+        self._channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}") for _ in range(4)]
+        self._method = POST_SPANS_METHOD
+        self._next = 0
+        self._then = then
+
+    async def write_spans(self, spans: Sequence[Span]) -> None:
+        from pyjaeger.codecs.api_v2 import encode_post_spans
+
+        for i in range(0, len(spans), _GRPC_BATCH):
+            channel = self._channels[self._next % len(self._channels)]
+            self._next += 1
+            call = channel.unary_unary(self._method)
+            await call(encode_post_spans(spans[i : i + _GRPC_BATCH]), timeout=30)
+        await self._app.processor.idle()
+        if self._then is not None:
+            await self._then.write_spans([])
+
+    async def close(self) -> None:
+        for channel in self._channels:
+            await channel.close()
+
+
+class _Refresh(SpanWriter):
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    async def write_spans(self, spans: Sequence[Span]) -> None:
+        await self._store.refresh()
+
+
+async def _through_collector(storage: str, max_traces: int) -> Backend:
+    """The backend `storage`, written through `pyjaeger collector --collector.ingest-processes=3`
+    (each worker a real process), read directly."""
+    from dataclasses import replace
+
+    from pyjaeger.cmd.app import App
+    from pyjaeger.cmd.config import AdminConfig, Config
+    from pyjaeger.collector.config import CollectorConfig
+    from pyjaeger.hostport import HostPort
+    from pyjaeger.storage.config import StorageConfig
+    from pyjaeger.storage.memory.config import MemoryConfig
+
+    inner = await BACKENDS[storage](max_traces)  # for its configuration and its cleanup
+    loopback = HostPort("127.0.0.1", 0)
+    collector = CollectorConfig(
+        http_host_port=loopback,
+        grpc_host_port=loopback,
+        otlp_grpc_host_port=loopback,
+        otlp_http_host_port=loopback,
+        ingest_processes=INGEST_PROCESSES,
+        queue_size=100_000,
+    )
+    storage_config = _storage_config_of(inner, StorageConfig(memory=MemoryConfig(max_traces=max_traces)))
+    config = Config(collector=collector, storage=storage_config, admin=AdminConfig(http_host_port=loopback))
+    app = App("collector", config)
+    await app.start()
+    port = int(app.listeners()["collector gRPC server"].rsplit(":", 1)[1])
+    assert app.storage is not None
+    store = app.storage.reader
+    writer = _CollectorWriter(app, port, _Refresh(store) if inner.caps.refresh_lag else None)
+
+    async def close() -> None:
+        try:
+            await writer.close()
+            await app.stop()
+        finally:
+            await inner.close()
+
+    caps = replace(inner.caps)
+    return Backend(f"{inner.name}-ingest-processes", writer, store, app.storage.dependencies, close, caps)
+
+
+def _storage_config_of(inner: Backend, memory: Any) -> Any:
+    """The StorageConfig naming the store `inner` made (its file, its index prefix)."""
+    from dataclasses import replace
+
+    from pyjaeger.storage.config import StorageConfig
+
+    store: Any = inner.reader
+    if inner.name == "memory":
+        return memory
+    if inner.name == "sqlite":
+        return StorageConfig(span_storage_type="sqlite", sqlite=store.config)
+    return StorageConfig(span_storage_type="elasticsearch", elasticsearch=replace(store.config))
+
+
 BACKENDS: dict[str, BackendFactory] = {
     "memory": _memory,
     "sqlite": _sqlite,
     "elasticsearch": _elasticsearch,
     "elasticsearch-aliases": _elasticsearch_aliases,
 }
+# The same stores written through ingest worker processes (several processes, one owner).
+for _name in ("memory", "sqlite", "elasticsearch"):
+    BACKENDS[f"{_name}-ingest-processes"] = functools.partial(_through_collector, _name)
 
 
 async def wait_for(

@@ -35,6 +35,18 @@ def _sibling(name: str) -> ModuleType:
 backends = _sibling("backends")
 
 
+# Run once per case for the stores of one process; the stores written through ingest worker
+# processes run every case in test_every_search_case_on_one_store instead.
+_PER_CASE = ("test_find_trace_ids[", "test_find_traces[")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    per_case = [i for i in items if i.name.startswith(_PER_CASE) and "-ingest-processes" in i.name]
+    if per_case:
+        config.hook.pytest_deselected(items=per_case)
+        items[:] = [i for i in items if i not in per_case]
+
+
 @pytest.fixture(params=list(backends.BACKENDS))
 def backend_name(request: pytest.FixtureRequest) -> str:
     name: str = request.param

@@ -175,6 +175,19 @@ async def test_find_traces(stored: Backend, case: SearchCase) -> None:
         _assert_whole(trace, cases.TRACES[trace.trace_id])
 
 
+async def test_every_search_case_on_one_store(stored: Backend) -> None:
+    """The two tests above, every case in turn on one stored data set: how the backends written
+    through ingest worker processes run them (conftest.py), a store and its processes costing
+    more to make than a query."""
+    for case in cases.SEARCH_CASES:
+        got = await stored.reader.find_trace_ids(copy.deepcopy(case.query))
+        assert [_name(t) for t in got] == [_name(t) for t in case.expected], case.caption
+        traces = await stored.reader.find_traces(copy.deepcopy(case.query))
+        assert [_name(t.trace_id) for t in traces] == [_name(t) for t in case.expected], case.caption
+        for trace in traces:
+            _assert_whole(trace, cases.TRACES[trace.trace_id])
+
+
 # ---------------------------------------------------------------------------------------------
 # Eviction
 

@@ -121,9 +121,12 @@ async def stored_span_ids(url: str, prefix: str) -> dict[int, set[int]]:
     }
 
 
+@pytest.mark.parametrize("ingest_processes", [1, 3], ids=["in-process", "3-ingest-processes"])
 async def test_no_acknowledged_span_is_lost_while_elasticsearch_is_down(
-    private_elasticsearch: Any, loopback_config: Callable[..., Config]
+    private_elasticsearch: Any, loopback_config: Callable[..., Config], ingest_processes: int
 ) -> None:
+    """The queue is bounded over every process: with ingest worker processes, three senders (three
+    connections, spread over the workers) meet the same refusals and the same exact counts."""
     prefix = f"pyjt-{uuid.uuid4().hex[:12]}"
     es = ElasticsearchConfig(
         server_urls=(private_elasticsearch.url,),
@@ -133,47 +136,54 @@ async def test_no_acknowledged_span_is_lost_while_elasticsearch_is_down(
         max_retries=1,
     )
     config = replace(
-        loopback_config(queue_size=QUEUE_SIZE, num_workers=2),
+        loopback_config(queue_size=QUEUE_SIZE, num_workers=2, ingest_processes=ingest_processes),
         storage=StorageConfig(span_storage_type="elasticsearch", elasticsearch=es),
     )
     app = App("all-in-one", config)
     await app.start()
     assert app.processor is not None
     processor = app.processor
-    port = app.server("OTLP HTTP receiver").port  # type: ignore[attr-defined]
-    sender = Sender(f"http://127.0.0.1:{port}/v1/traces")
+    port = int(app.listeners()["OTLP HTTP receiver"].rsplit(":", 1)[1])
+    senders = [Sender(f"http://127.0.0.1:{port}/v1/traces") for _ in range(3)]
     stop_sending = asyncio.Event()
-    sending = asyncio.create_task(sender.run(stop_sending))
+    sending = [asyncio.create_task(sender.run(stop_sending)) for sender in senders]
+
+    def acked() -> list[int]:
+        return [t for sender in senders for t in sender.acked]
+
+    def refused() -> list[int]:
+        return [t for sender in senders for t in sender.refused]
+
     try:
-        await wait_until(lambda: len(sender.acked) >= 20, 20, "batches acknowledged before the outage")
+        await wait_until(lambda: len(acked()) >= 20, 20, "batches acknowledged before the outage")
         await asyncio.to_thread(private_elasticsearch.stop)
-        refused_before = len(sender.refused)
-        await wait_until(lambda: len(sender.refused) > refused_before, 20, "back-pressure during the outage")
-        assert processor.queue_length >= QUEUE_SIZE - SPANS_PER_BATCH
-        acked_during_outage = len(sender.acked)
+        refused_before = len(refused())
+        await wait_until(lambda: len(refused()) > refused_before, 20, "back-pressure during the outage")
+        assert QUEUE_SIZE - SPANS_PER_BATCH <= processor.queue_length <= QUEUE_SIZE
+        acked_during_outage = len(acked())
         await asyncio.to_thread(private_elasticsearch.restart)
         await wait_until(
-            lambda: len(sender.acked) >= acked_during_outage + 20, 30, "batches acknowledged after the outage"
+            lambda: len(acked()) >= acked_during_outage + 20, 30, "batches acknowledged after the outage"
         )
         stop_sending.set()
-        await sending
+        await asyncio.gather(*sending)
         await wait_until(lambda: processor.queue_length == 0, 30, "the queue to drain")
     finally:
         stop_sending.set()
-        await asyncio.gather(sending, return_exceptions=True)
+        await asyncio.gather(*sending, return_exceptions=True)
         await app.stop()
 
-    assert sender.statuses <= {200, 503}
-    assert sender.refused, "the outage never made the collector refuse a batch"
+    assert set().union(*(sender.statuses for sender in senders)) <= {200, 503}
+    assert refused(), "the outage never made the collector refuse a batch"
     stored = await stored_span_ids(private_elasticsearch.url, prefix)
     everything = set(range(1, SPANS_PER_BATCH + 1))
     # Every acknowledged trace is there whole; a refused one left nothing behind.
-    assert {t for t in sender.acked if stored.get(t) != everything} == set()
-    assert set(stored) == set(sender.acked)
+    assert {t for t in acked() if stored.get(t) != everything} == set()
+    assert set(stored) == set(acked())
 
     reg = app.registry
-    acked_spans = len(sender.acked) * SPANS_PER_BATCH
-    refused_spans = len(sender.refused) * SPANS_PER_BATCH
+    acked_spans = len(acked()) * SPANS_PER_BATCH
+    refused_spans = len(refused()) * SPANS_PER_BATCH
     received = total(reg, "jaeger_collector_spans_received_total", format="otlp", transport="http")
     dropped = total(reg, "jaeger_collector_spans_dropped_total")
     saved_ok = total(reg, "jaeger_collector_spans_saved_by_svc_total", result="ok")
