@@ -67,12 +67,60 @@ def read_rss(pid: int, key: str = "VmRSS") -> int:
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def read_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of `pid`, every thread included."""
+def _stat_fields(pid: int) -> list[str]:
     with open(f"/proc/{pid}/stat") as f:
         stat = f.read()
-    fields = stat[stat.rindex(")") + 2 :].split()
+    return stat[stat.rindex(")") + 2 :].split()  # fields from the 3rd (state) on
+
+
+def read_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of `pid`, every thread included."""
+    fields = _stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+
+
+def descendants(pid: int) -> list[int]:
+    """The live processes below `pid` (pyjaeger's ingest workers, multiprocessing's helpers)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid = int(_stat_fields(int(entry))[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def read_tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of `pid` and every process below it: the live ones, and those it has reaped
+    (cutime + cstime)."""
+    total = 0.0
+    for p in [pid, *descendants(pid)]:
+        try:
+            fields = _stat_fields(p)
+        except OSError:
+            continue  # exited meanwhile: its parent's cutime has it
+        total += sum(int(fields[i]) for i in (11, 12, 13, 14)) / _CLK_TCK
+    return total
+
+
+def read_tree_rss(pid: int, key: str = "VmRSS") -> int:
+    """`read_rss` summed over `pid` and every live process below it (for "VmHWM", the sum of
+    each process's own peak)."""
+    total = 0
+    for p in [pid, *descendants(pid)]:
+        try:
+            total += read_rss(p, key)
+        except (OSError, RuntimeError):
+            continue
+    return total
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -235,14 +283,15 @@ class Server:
     def pid(self) -> int:
         return self.proc.pid
 
+    # A server's figures cover its processes: pyjaeger's ingest workers are part of it.
     def rss(self) -> int:
-        return read_rss(self.pid)
+        return read_tree_rss(self.pid)
 
     def peak_rss(self) -> int:
-        return read_rss(self.pid, "VmHWM")
+        return read_tree_rss(self.pid, "VmHWM")
 
     def cpu_seconds(self) -> float:
-        return read_cpu_seconds(self.pid)
+        return read_tree_cpu_seconds(self.pid)
 
     def stored_spans(self) -> float | None:
         """Spans written to storage so far, from the server's metrics; None when it has none."""

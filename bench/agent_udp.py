@@ -58,7 +58,6 @@ from _common import (
     http_get,
     machine,
     metric_sum,
-    read_cpu_seconds,
     start_jaeger,
     start_pyjaeger,
     udp_socket_stats,
@@ -392,9 +391,9 @@ def run_step(target: str, start: Callable[[], Server], sender: Sender, rate: int
         # Prime: the first datagrams decoded and stored, at a low rate, before counting.
         sender.send(port, 2_000, 0.2)
         before, _ = wait_drained(target, server, quiet=0.5)
-        cpu0 = read_cpu_seconds(server.pid)
+        cpu0 = server.cpu_seconds()
         sent, errors, first_error, elapsed, sender_cpu = sender.send(port, rate, seconds)
-        cpu1 = read_cpu_seconds(server.pid)
+        cpu1 = server.cpu_seconds()
         after, drain = wait_drained(target, server)
 
         def delta(a: float | None, b: float | None) -> float | None:

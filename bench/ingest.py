@@ -7,8 +7,8 @@ Protocols (`--protocol`, default `all`; `both` is the two OTLP ones):
   `Content-Type: application/x-thrift`, 202;
 - `api-v2-grpc`: Jaeger protobuf, `jaeger.api_v2.CollectorService/PostSpans` (14250), raw bytes.
 
-Sender processes (`--senders`, each with `--connections` keep-alive connections or in-flight gRPC
-calls) post batches of 100 spans (10 traces x 10 spans, each span with 8 attributes of mixed
+Sender processes (`--senders`, each with `--connections` keep-alive connections, HTTP/1.1 or one
+gRPC channel each) post batches of 100 spans (10 traces x 10 spans, each span with 8 attributes of mixed
 types and 1 event) for `--seconds` after a `--warmup`. The payload is encoded once; every request
 gets fresh trace ids (and, for OTLP, current timestamps) by slicing new bytes into the template, so
 the sender costs 10 to 25 µs per batch to build (the Jaeger templates are re-encoded with the
@@ -184,14 +184,20 @@ def _sender_main(cfg: SenderConfig, go: Any, go_at: Any, accepted: Any, out: Any
         tpl = PayloadTemplate(ingest_spans(N_TRACES, SPANS_PER_TRACE), N_TRACES)
     else:
         tpl = JaegerTemplate(cfg.protocol, N_TRACES, SPANS_PER_TRACE)
-    channel = None
+    channels: list[Any] = []
     if cfg.protocol in ("grpc", "api-v2-grpc"):
         import grpc
 
         method = GRPC_METHOD if cfg.protocol == "grpc" else API_V2_METHOD
-        channel = grpc.insecure_channel(f"{HOST}:{cfg.port}")
-        grpc.channel_ready_future(channel).result(timeout=30)
-        clients = [_grpc_client(channel, method) for _ in range(cfg.connections)]
+        # A channel (TCP connection) per connection, as that many exporting processes would
+        # have: a local subchannel pool keeps grpc from sharing one connection among them.
+        channels = [
+            grpc.insecure_channel(f"{HOST}:{cfg.port}", options=[("grpc.use_local_subchannel_pool", 1)])
+            for _ in range(cfg.connections)
+        ]
+        for channel in channels:
+            grpc.channel_ready_future(channel).result(timeout=30)
+        clients = [_grpc_client(channel, method) for channel in channels]
     elif cfg.protocol == "http":
         clients = [_http_client(cfg.port, "/v1/traces", PROTOBUF, 200) for _ in range(cfg.connections)]
     else:
@@ -254,7 +260,7 @@ def _sender_main(cfg: SenderConfig, go: Any, go_at: Any, accepted: Any, out: Any
         t.join()
     cpu1 = time.process_time()
     wall1 = time.monotonic()
-    if channel is not None:
+    for channel in channels:
         channel.close()
     merged = ThreadStats()
     for st in stats:
@@ -478,10 +484,25 @@ def rss_phase(target: str, start: Callable[[], Server], protocol: str, args: arg
         idle = server.rss()
         t0 = time.monotonic()
         cpu0 = server.cpu_seconds()
-        stats, _ = _send_phase(
-            server, protocol, args, warmup=0.0, seconds=float("inf"), max_spans=args.rss_spans
-        )
-        stored = server.wait_stored(args.rss_spans, timeout=300)
+        samples: list[tuple[float, float]] = []  # (time, spans stored) twice a second
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.5):
+                stored = server.stored_spans()
+                if stored is not None:
+                    samples.append((time.monotonic(), stored))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            stats, _ = _send_phase(
+                server, protocol, args, warmup=0.0, seconds=float("inf"), max_spans=args.rss_spans
+            )
+            stored = server.wait_stored(args.rss_spans, timeout=300)
+        finally:
+            done.set()
+            sampler.join()
         elapsed = time.monotonic() - t0
         cpu = server.cpu_seconds() - cpu0
         time.sleep(1.0)
@@ -497,10 +518,30 @@ def rss_phase(target: str, start: Callable[[], Server], protocol: str, args: arg
             f"{'':<21} RSS idle {idle / MB:.0f} MB -> {rss / MB:.0f} MB (peak {peak / MB:.0f} MB): "
             f"{(rss - idle) / stored:,.0f} bytes per stored span"
         )
+        quarters = _rates_by_quarter(samples, args.rss_spans)
+        if quarters:
+            print(
+                f"{'':<21} spans/s while the store filled, by quarter: "
+                + ", ".join(f"{r:,.0f}" for r in quarters)
+                + f"; last / first: {quarters[-1] / quarters[0]:.2f}"
+            )
     finally:
         code = server.stop(timeout=120)
     if code:
         print(f"{'':<21} {target} exited with {code}:\n{server.log_tail()}")
+
+
+def _rates_by_quarter(samples: list[tuple[float, float]], total: int) -> list[float]:
+    """Stored spans/s over each quarter of `total` (from the samples that cross each boundary)."""
+    rates = []
+    for q in range(4):
+        lo, hi = total * q / 4, total * (q + 1) / 4
+        inside = [(t, n) for t, n in samples if lo <= n <= hi]
+        if len(inside) < 2 or inside[-1][0] == inside[0][0]:
+            return []
+        (t_a, n_a), (t_b, n_b) = inside[0], inside[-1]
+        rates.append((n_b - n_a) / (t_b - t_a))
+    return rates
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,11 @@ side over one keep-alive HTTP connection, interleaved round by round:
 and, fewer times, a tag search that matches nothing (the worst case: every span of the service
 in the window is examined). Latencies are reported as p50/p99 and as ratios to the baseline's.
 
-    /tmp/venv/bin/python bench/query.py [--traces 100000] [--iterations 1000] [--quick]
+With `--jaeger PATH` a real Jaeger (memory storage, `--jaeger-config`) is loaded and timed the same
+way after pyjaeger, and the p99s are printed as ratios.
+
+    .venv/bin/python bench/query.py [--traces 100000] [--iterations 1000] [--quick]
+        [--jaeger .cache/jaeger-v1.76.0/jaeger --jaeger-config .cache/jaeger-v1.76.0/all-in-one-1m.yaml]
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from _common import (
     machine,
     percentile,
     query_spans,
+    start_jaeger,
     start_pyjaeger,
     trace_id_bytes,
 )
@@ -135,17 +140,39 @@ def main() -> None:
     parser.add_argument("--scan-iterations", type=int, default=20, help="rounds of the no-match search")
     parser.add_argument("--connections", type=int, default=4, help="in-flight gRPC calls while loading")
     parser.add_argument("--server-arg", action="append", default=[], help="extra pyjaeger flag")
+    parser.add_argument("--jaeger", metavar="PATH", help="a real Jaeger binary to measure as well")
+    parser.add_argument(
+        "--jaeger-config", metavar="FILE", help="its configuration (bench/build_jaeger.sh prints both)"
+    )
     parser.add_argument("--quick", action="store_true", help="short smoke run")
     args = parser.parse_args()
     if args.quick:
         args.traces, args.iterations, args.scan_iterations = 10_000, 100, 5
+    print(f"machine: {machine()}")
+    targets: list[tuple[str, Callable[[], Server]]] = [
+        ("pyjaeger", lambda: start_pyjaeger(["--memory.max-traces", "0", *args.server_arg]))
+    ]
+    if args.jaeger:
+        targets.append(("jaeger", lambda: start_jaeger(args.jaeger, config=args.jaeger_config)))
+    results: dict[str, dict[str, float]] = {}
+    for name, start in targets:
+        print(f"\n== {name}")
+        results[name] = measure(start(), args)
+    if "jaeger" in results:
+        print("\np99, pyjaeger / jaeger (same run):")
+        for route, p99 in results["pyjaeger"].items():
+            other = results["jaeger"].get(route)
+            if other:
+                print(f"  {route:<36} {p99:8.2f} / {other:8.2f} ms = {p99 / other:.2f}")
+
+
+def measure(server: Server, args: argparse.Namespace) -> dict[str, float]:
+    """Load the server, time the routes, print them; route name → p99 ms."""
     n_traces = max(1, args.traces // TRACES_PER_REQUEST) * TRACES_PER_REQUEST
     n_spans = n_traces * SPANS_PER_TRACE
     prefix = random.getrandbits(31) | 1
     rng = random.Random(1)
-
-    print(f"machine: {machine()}")
-    server = start_pyjaeger(["--memory.max-traces", "0", *args.server_arg])
+    p99s: dict[str, float] = {}
     try:
         time.sleep(1.0)
         idle = server.rss()
@@ -233,11 +260,13 @@ def main() -> None:
             if route.failures:
                 line += f"  [{route.failures} failed; first: {route.first_failure}]"
             print(line)
+            p99s[route.name] = p99
         print(f"RSS after the queries: {rss_after / MB:.0f} MB")
     finally:
         code = server.stop(timeout=120)
     if code:
-        print(f"pyjaeger exited with {code}:\n{server.log_tail()}")
+        print(f"{server.name} exited with {code}:\n{server.log_tail()}")
+    return p99s
 
 
 if __name__ == "__main__":
