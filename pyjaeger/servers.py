@@ -153,6 +153,11 @@ class GrpcServer(Server):
         self._options: list[tuple[str, int]] = [
             ("grpc.max_receive_message_length", max_message_size),
             ("grpc.so_reuseport", 1 if reuse_port else 0),
+            # Bandwidth-delay probing pings the client on every burst of data it sends: under a
+            # steady stream of export requests that nearly doubles the syscalls per request
+            # (strace: 40 -> 22). A fixed 4 MiB window stands in for what it would grow to.
+            ("grpc.http2.bdp_probe", 0),
+            ("grpc.http2.lookahead_bytes", 4 * 1024 * 1024),
         ]
         if max_connection_age > 0:
             self._options.append(("grpc.max_connection_age_ms", int(max_connection_age * 1000)))
