@@ -105,6 +105,31 @@ def _sorted_log_fields(fields: list[KeyValue]) -> list[KeyValue] | None:
     return _sorted_kvs(fields)
 
 
+_CHANGEABLE = frozenset({"references", "duration", "tags", "logs", "process", "warnings"})
+
+
+def _changed(span: Span, changes: dict[str, object]) -> Span:
+    """`dataclasses.replace(span, **changes)` without its generic machinery: it runs for most
+    spans of every trace read, and the plain constructor costs a third as much."""
+    if not changes:
+        return span
+    assert changes.keys() <= _CHANGEABLE, changes.keys()
+    get = changes.get
+    return Span(
+        span.trace_id,
+        span.span_id,
+        span.operation_name,
+        get("references", span.references),  # type: ignore[arg-type]
+        span.flags,
+        span.start_time,
+        get("duration", span.duration),  # type: ignore[arg-type]
+        get("tags", span.tags),  # type: ignore[arg-type]
+        get("logs", span.logs),  # type: ignore[arg-type]
+        get("process", span.process),  # type: ignore[arg-type]
+        get("warnings", span.warnings),  # type: ignore[arg-type]
+    )
+
+
 def _sort_span(span: Span, processes: dict[int, Process]) -> Span:
     """SortTagsAndLogFields on one span; `processes` maps id(original) → sorted process so
     that spans sharing a process keep sharing one."""
@@ -130,7 +155,7 @@ def _sort_span(span: Span, processes: dict[int, Process]) -> Span:
         processes[id(proc)] = new_proc
     if new_proc is not proc:
         changes["process"] = new_proc
-    return dataclasses.replace(span, **changes) if changes else span  # type: ignore[arg-type]
+    return _changed(span, changes)
 
 
 def _ip_value(kv: KeyValue) -> KeyValue | None:
@@ -232,7 +257,7 @@ def _late_adjust(span: Span, processes: dict[int, Process]) -> Span:
         refs = reordered
     if refs is not span.references:
         changes["references"] = refs
-    return dataclasses.replace(span, **changes) if changes else span  # type: ignore[arg-type]
+    return _changed(span, changes)
 
 
 def _dedupe(spans: Sequence[Span]) -> list[Span]:

@@ -31,6 +31,7 @@ __all__ = [
     "scope_spans_to_model",
     "id_problem",
     "SCALAR_FIELDS",
+    "any_value",
 ]
 
 _ZERO_TRACE = bytes(16)
@@ -194,7 +195,7 @@ def resource_process(attributes: Any) -> Process:
                 seen_service = True
                 service = a.value.string_value
             continue
-        v_type, value = _any_value(a.value)
+        v_type, value = any_value(a.value)
         tags.append(KeyValue(key, v_type, value))
     return Process(service, tags)
 
@@ -224,7 +225,8 @@ SCALAR_FIELDS = {
 }
 
 
-def _any_value(v: Any) -> tuple[ValueType, Any]:
+def any_value(v: Any) -> tuple[ValueType, Any]:
+    """An attribute value as the span tag decoding makes of it: (value type, value)."""
     w = v.WhichOneof("value")
     v_type = SCALAR_FIELDS.get(w)
     if v_type is None:

@@ -33,8 +33,9 @@ from pyjaeger.storage.base import (
     TraceQuery,
 )
 from pyjaeger.storage.links import count_link_nodes, to_links
-from pyjaeger.storage.matching import has_tag, within
+from pyjaeger.storage.matching import as_string, has_tag, within
 from pyjaeger.storage.memory.packed import (
+    BLOB,
     DURATION,
     KIND,
     OPERATION,
@@ -48,7 +49,7 @@ from pyjaeger.storage.memory.packed import (
     unpack_details,
     unpack_spans,
 )
-from pyjaeger.storage.memory.wire import agent_batch, otlp_batch, thrift_batch
+from pyjaeger.storage.memory.wire import agent_batch, may_have_key, otlp_batch, otlp_tag_values, thrift_batch
 
 __all__ = ["MemoryStore"]
 
@@ -162,9 +163,24 @@ def _span_matches(p: Packed, q: TraceQuery, tags: Sequence[tuple[str, str]]) -> 
         return False
     if not tags:
         return True
-    details = unpack_details(p)  # only now: the blob costs a decode
-    tag_lists = (details[0], p[PROCESS][1])
-    return all(has_tag(key, value, tag_lists, details[1]) for key, value in tags)
+    blob = p[BLOB]
+    process_tags = (p[PROCESS][1],)
+    details = None
+    for key, value in tags:
+        if has_tag(key, value, process_tags, ()):
+            continue
+        if not may_have_key(blob, key):
+            return False
+        found = otlp_tag_values(blob, key)
+        if found is not None:
+            if not any(as_string(t, v) == value for t, v in found):
+                return False
+            continue
+        if details is None:
+            details = unpack_details(p)  # only now: the blob costs a decode
+        if not has_tag(key, value, (details[0],), details[1]):
+            return False
+    return True
 
 
 class MemoryStore(SpanWriter, StoredForm, SpanReader, DependencyReader):

@@ -78,9 +78,16 @@ async def test_wire_records_read_back_as_decoded_spans(wire_format: str, data: b
         assert await wire.find_trace_ids(query) == await decoded.find_trace_ids(query)
     for span in spans:
         assert _key(await wire.get_trace(span.trace_id)) == _key(await decoded.get_trace(span.trace_id))
-        for kv in span.tags[:3] + span.process.tags[:1]:
-            query = TraceQuery(service_name=span.process.service_name, tags={kv.key: kv.as_string()})
-            assert await wire.find_trace_ids(query) == await decoded.find_trace_ids(query)
+    # Searches read tags from the stored bytes where they can (a key not in a span's bytes, an
+    # OTLP attribute read alone): every span tag, process tag and log field, the tags decoding
+    # makes up, a value no span has and a key none has find what the decoded spans find.
+    tags = {(kv.key, kv.as_string()) for s in spans for kv in [*s.tags, *s.process.tags]}
+    tags |= {(f.key, f.as_string()) for s in spans for log in s.logs for f in log.fields}
+    tags |= {(key, "no such value") for key, _ in list(tags)} | {("no.such.key", "x")}
+    for key, value in sorted(tags):
+        for service in await decoded.get_services():
+            query = TraceQuery(service_name=service, tags={key: value}, num_traces=0)
+            assert await wire.find_trace_ids(query) == await decoded.find_trace_ids(query), (key, value)
     deps = (await wire.get_dependencies(1 << 62, 1 << 62), await decoded.get_dependencies(1 << 62, 1 << 62))
     assert deps[0] == deps[1]
     counted = sum(batch.spans.values())
