@@ -412,6 +412,7 @@ def start_pyjaeger(flags: Sequence[str] = (), timeout: float = 30.0, gc_mode: st
         f"--collector.otlp.grpc.host-port={HOST}:{grpc_port}",
         f"--collector.otlp.http.host-port={HOST}:{http_port}",
         f"--query.http-server.host-port={HOST}:{query_port}",
+        f"--query.grpc-server.host-port={HOST}:0",
         f"--admin.http.host-port={HOST}:{admin_port}",
         f"--collector.http-server.host-port={HOST}:{j_http}",
         f"--collector.grpc-server.host-port={HOST}:{j_grpc}",

@@ -10,10 +10,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pyjaeger.codecs.errors import DecodeError
-from pyjaeger.collector.http_body import BadBody, BodyTooLarge, read_body
 from pyjaeger.collector.intake import QueueFullError
 from pyjaeger.collector.otlp import OTLPIngest
 from pyjaeger.collector.rpc_status import INVALID_ARGUMENT, UNAVAILABLE, status_body
+from pyjaeger.http_body import BadBody, BodyTooLarge, read_body
 from pyjaeger.http_text import text_response
 
 __all__ = ["otlp_http_app"]

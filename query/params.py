@@ -30,6 +30,8 @@ __all__ = [
     "parse_operations",
     "parse_bool",
     "pretty_print",
+    "first",
+    "multi",
     "DEFAULT_SEARCH_LOOKBACK_US",
     "DEFAULT_DEPENDENCIES_LOOKBACK_MS",
 ]
@@ -60,7 +62,7 @@ class TraceSearch:
 # --- Parameter access ------------------------------------------------------------------------
 
 
-def _multi(params: Params) -> Mapping[str, list[str]]:
+def multi(params: Params) -> Mapping[str, list[str]]:
     if isinstance(params, Mapping):
         # Tolerate a plain str→str mapping too: a value that is a str is one value, not chars.
         return {k: [v] if isinstance(v, str) else list(v) for k, v in params.items()}
@@ -70,7 +72,7 @@ def _multi(params: Params) -> Mapping[str, list[str]]:
     return out
 
 
-def _first(m: Mapping[str, list[str]], name: str) -> str:
+def first(m: Mapping[str, list[str]], name: str) -> str:
     """Go's FormValue: the first value, '' when absent."""
     values = m.get(name)
     return values[0] if values else ""
@@ -78,7 +80,7 @@ def _first(m: Mapping[str, list[str]], name: str) -> str:
 
 def _parse_time(m: Mapping[str, list[str]], name: str, default: int, unit_us: int) -> int:
     """Jaeger's parseTime: an int64 count of `unit_us` µs since epoch, `default` when empty."""
-    value = _first(m, name)
+    value = first(m, name)
     if value == "":
         return default
     try:
@@ -88,7 +90,7 @@ def _parse_time(m: Mapping[str, list[str]], name: str, default: int, unit_us: in
 
 
 def _parse_bool(m: Mapping[str, list[str]], name: str) -> bool:
-    value = _first(m, name)
+    value = first(m, name)
     if value == "":
         return False
     try:
@@ -99,12 +101,12 @@ def _parse_bool(m: Mapping[str, list[str]], name: str) -> bool:
 
 def parse_bool(params: Params, name: str) -> bool:
     """Go's strconv.ParseBool on the first value ('' → False); ParamError on anything else."""
-    return _parse_bool(_multi(params), name)
+    return _parse_bool(multi(params), name)
 
 
 def pretty_print(params: Params) -> bool:
     """`prettyPrint`: any value but '' and 'false' turns indentation on, as in Jaeger."""
-    value = _first(_multi(params), "prettyPrint")
+    value = first(multi(params), "prettyPrint")
     return value != "" and value != "false"
 
 
@@ -155,7 +157,7 @@ def _parse_tags(m: Mapping[str, list[str]]) -> dict[str, str]:
 
 
 def _parse_duration_ns(m: Mapping[str, list[str]], name: str) -> int:
-    value = _first(m, name)
+    value = first(m, name)
     if value == "":
         return 0
     try:
@@ -177,13 +179,13 @@ def parse_search(params: Params, now_us: int) -> TraceSearch:
     - `traceID` (repeatable): when present the search is replaced by fetching those ids, and
       `service` is no longer required.
     """
-    m = _multi(params)
+    m = multi(params)
     start = _parse_time(m, "start", now_us - DEFAULT_SEARCH_LOOKBACK_US, 1)
     end = _parse_time(m, "end", now_us, 1)
     tags = _parse_tags(m)
 
     limit = DEFAULT_NUM_TRACES
-    limit_value = _first(m, "limit")
+    limit_value = first(m, "limit")
     if limit_value != "":
         try:
             limit = strconv.parse_int(limit_value, 32)
@@ -204,7 +206,7 @@ def parse_search(params: Params, now_us: int) -> TraceSearch:
 
     raw = _parse_bool(m, "raw")
 
-    service = _first(m, "service")
+    service = first(m, "service")
     if not trace_ids and service == "":
         raise ParamError(_ERR_SERVICE_REQUIRED)
     if min_ns != 0 and max_ns != 0 and max_ns < min_ns:
@@ -212,7 +214,7 @@ def parse_search(params: Params, now_us: int) -> TraceSearch:
 
     query = TraceQuery(
         service_name=service,
-        operation_name=_first(m, "operation"),
+        operation_name=first(m, "operation"),
         tags=tags,
         start_time_min=start,
         start_time_max=end,
@@ -226,9 +228,9 @@ def parse_search(params: Params, now_us: int) -> TraceSearch:
 def parse_get_trace(params: Params) -> tuple[int | None, int | None, bool]:
     """`GET /api/traces/{id}` and `POST /api/archive/{id}`: optional `start`/`end` (µs, a lookup
     hint; None when absent) and `raw`, validated with the same messages as the search."""
-    m = _multi(params)
-    start = _parse_time(m, "start", 0, 1) if _first(m, "start") else None
-    end = _parse_time(m, "end", 0, 1) if _first(m, "end") else None
+    m = multi(params)
+    start = _parse_time(m, "start", 0, 1) if first(m, "start") else None
+    end = _parse_time(m, "end", 0, 1) if first(m, "end") else None
     return start, end, _parse_bool(m, "raw")
 
 
@@ -238,9 +240,9 @@ def parse_dependencies(params: Params, now_ms: int) -> tuple[int, int]:
     `endTs` is ms since epoch (default now) and `lookback` an integer of ms (default 24h); both
     are int64 text, errors worded as Jaeger's. A negative lookback is passed on, as in Jaeger.
     """
-    m = _multi(params)
+    m = multi(params)
     end_us = _parse_time(m, "endTs", now_ms * 1000, 1000)
-    lookback_value = _first(m, "lookback")
+    lookback_value = first(m, "lookback")
     lookback_ms = DEFAULT_DEPENDENCIES_LOOKBACK_MS
     if lookback_value != "":
         try:
@@ -253,8 +255,8 @@ def parse_dependencies(params: Params, now_ms: int) -> tuple[int, int]:
 def parse_operations(params: Params) -> tuple[str, str]:
     """`GET /api/operations` → (service, spanKind). Jaeger does not validate spanKind: an
     unknown kind simply matches nothing."""
-    m = _multi(params)
-    service = _first(m, "service")
+    m = multi(params)
+    service = first(m, "service")
     if service == "":
         raise ParamError(_ERR_SERVICE_REQUIRED)
-    return service, _first(m, "spanKind")
+    return service, first(m, "spanKind")

@@ -39,7 +39,7 @@ def loopback_config(base_path: str = "/", **collector: Any) -> Config:
         ),
         agent=AgentConfig(UDPServerConfig(LOOPBACK), UDPServerConfig(LOOPBACK), LOOPBACK),
         storage=StorageConfig(memory=MemoryConfig(max_traces=1000)),
-        query=QueryConfig(http_host_port=LOOPBACK, base_path=base_path),
+        query=QueryConfig(http_host_port=LOOPBACK, grpc_host_port=LOOPBACK, base_path=base_path),
         admin=AdminConfig(http_host_port=LOOPBACK),
     )
 
@@ -109,6 +109,7 @@ ALL_IN_ONE_LISTENERS = (
     "collector.http-server.host-port",
     "collector.grpc-server.host-port",
     "query.http-server.host-port",
+    "query.grpc-server.host-port",
     "processor.jaeger-compact.server-host-port",
     "processor.jaeger-binary.server-host-port",
     "http-server.host-port",

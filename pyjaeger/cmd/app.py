@@ -37,6 +37,7 @@ from pyjaeger.metrics import (
     UDPServerMetrics,
 )
 from pyjaeger.model import Span
+from pyjaeger.query.grpc_api import QUERY_GRPC_MAX_MESSAGE_SIZE, query_grpc_handlers
 from pyjaeger.query.http_api import query_app
 from pyjaeger.query.service import QueryService
 from pyjaeger.sampling.provider import StrategyProvider
@@ -93,9 +94,17 @@ class App:
             self.frontends.append(
                 HttpServer(
                     "query HTTP server",
-                    query_app(service, config.query.base_path, self.http_metrics),
+                    query_app(service, config.query, self.http_metrics),
                     config.query.http_host_port,
                     config.query.http_limits,
+                )
+            )
+            self.frontends.append(
+                GrpcServer(
+                    "query gRPC server",
+                    query_grpc_handlers(service),
+                    config.query.grpc_host_port,
+                    QUERY_GRPC_MAX_MESSAGE_SIZE,
                 )
             )
         self.admin = HttpServer(

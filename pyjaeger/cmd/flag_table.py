@@ -310,6 +310,25 @@ FLAGS: tuple[Flag, ...] = (
     ),
     *_http_limits("query.http-server", "query.http_limits", "query"),
     Flag(
+        "query.grpc-server.host-port",
+        "host:port of the query gRPC server (jaeger.api_v2 and jaeger.api_v3 QueryService)",
+        "query.grpc_host_port",
+        "query",
+        HOST_PORT,
+    ),
+    Flag(
+        "query.static-files",
+        "The directory path override for the static assets for the UI (a Jaeger UI build)",
+        "query.static_files",
+        "query",
+    ),
+    Flag(
+        "query.ui-config",
+        "The path to the UI configuration file in JSON format (or .js defining UIConfig)",
+        "query.ui_config",
+        "query",
+    ),
+    Flag(
         "query.base-path",
         "The base path for all HTTP routes of the query server, e.g. /jaeger",
         "query.base_path",

@@ -63,6 +63,7 @@ PORT_FLAGS: dict[str, PortFlag] = {
     "otlp_grpc": PortFlag("--collector.otlp.grpc.host-port"),
     "otlp_http": PortFlag("--collector.otlp.http.host-port"),
     "query_http": PortFlag("--query.http-server.host-port"),
+    "query_grpc": PortFlag("--query.grpc-server.host-port"),
     "admin_http": PortFlag("--admin.http.host-port"),
     "collector_http": PortFlag("--collector.http-server.host-port"),
     "collector_grpc": PortFlag("--collector.grpc-server.host-port"),

@@ -119,6 +119,7 @@ async def test_collector_and_query_processes_share_elasticsearch(elasticsearch: 
             "pyjaeger",
             "query",
             f"--query.http-server.host-port=127.0.0.1:{ports['query']}",
+            "--query.grpc-server.host-port=127.0.0.1:0",
             f"--admin.http.host-port=127.0.0.1:{ports['q_admin']}",
         ],
         env=env,

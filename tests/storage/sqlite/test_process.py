@@ -48,6 +48,7 @@ LISTENERS = {
         "collector.http-server.host-port",
         "collector.grpc-server.host-port",
         "query.http-server.host-port",
+        "query.grpc-server.host-port",
         "admin.http.host-port",
         "processor.jaeger-compact.server-host-port",
         "processor.jaeger-binary.server-host-port",
@@ -60,7 +61,7 @@ LISTENERS = {
         "collector.grpc-server.host-port",
         "admin.http.host-port",
     ),
-    "query": ("query.http-server.host-port", "admin.http.host-port"),
+    "query": ("query.http-server.host-port", "query.grpc-server.host-port", "admin.http.host-port"),
 }
 TALKED_TO = ("collector.otlp.http.host-port", "query.http-server.host-port", "admin.http.host-port")
 
