@@ -23,12 +23,15 @@ never answered, send again. Stopping: every worker is told to stop, finishes the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import multiprocessing
+import os
 import socket
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -91,7 +94,10 @@ class IngestPool(Server):
         # (milliseconds, and a restart after a crash is as quick), never of this process, whose
         # threads and event loop a fork would copy mid-flight.
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["pyjaeger.cmd.ingest_worker"])
+        if sys.version_info >= (3, 11):
+            # Only where `_fork_server_env` works: the fork server imports its preload with the
+            # working directory first on its path.
+            self._context.set_forkserver_preload(["pyjaeger.cmd.ingest_worker"])
         self._workers: dict[int, _Worker] = {}
         self._serials = itertools.count(1)
         self._placeholders: list[socket.socket] = []
@@ -157,7 +163,8 @@ class IngestPool(Server):
         w = _Worker(index, next(self._serials), process, sent)
         w.ready = asyncio.get_running_loop().create_future()
         try:
-            process.start()
+            with _fork_server_env():
+                process.start()
         finally:
             child.close()
         self._workers[index] = w
@@ -325,3 +332,21 @@ class IngestPool(Server):
         for sock in self._placeholders:
             sock.close()
         self._placeholders.clear()
+
+
+@contextlib.contextmanager
+def _fork_server_env() -> Iterator[None]:
+    """The environment the fork server starts in (when a start needs one). It runs `python -c`,
+    which puts the working directory first on `sys.path`, and imports its preload before it
+    takes this process's path (CPython up to 3.12 ignores it there): started from a source
+    checkout with a regular install, it would import the checkout's `pyjaeger/`, which lacks the
+    component packages (`agent/` ... are mapped in only when installed). PYTHONSAFEPATH (3.11+)
+    keeps the working directory off its path."""
+    if "PYTHONSAFEPATH" in os.environ:
+        yield
+        return
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop("PYTHONSAFEPATH", None)
