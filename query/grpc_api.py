@@ -43,6 +43,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from pyjaeger.codecs.api_v2 import spans_to_batch_pb
 from pyjaeger.codecs.errors import DecodeError, parse_protobuf
+from pyjaeger.codecs.limits import MAX_TIME_US, MIN_TIME_US
 from pyjaeger.codecs.otlp_encode import encode_export_request
 from pyjaeger.idl.api_v2 import query_pb2 as v2
 from pyjaeger.idl.api_v3 import query_service_pb2 as v3
@@ -70,8 +71,9 @@ QUERY_GRPC_MAX_MESSAGE_SIZE = 4 * 1024 * 1024
 
 _US = 1_000_000
 _NS_PER_US = 1000
-_MIN_TIMESTAMP_S = -62_135_596_800  # 0001-01-01T00:00:00Z, protobuf's lower bound
-_MAX_TIMESTAMP_S = 253_402_300_799  # 9999-12-31T23:59:59Z
+# Protobuf's Timestamp range, years 1 to 9999: the model's (`codecs.limits`) in whole seconds.
+_MIN_TIMESTAMP_S = MIN_TIME_US // _US
+_MAX_TIMESTAMP_S = MAX_TIME_US // _US
 _MAX_DURATION_S = 315_576_000_000  # 10,000 years
 _FILTER_FIELD = 10  # api_v3 TraceQueryParameters.filter
 

@@ -19,6 +19,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+from pyjaeger.cmd.flags import listener_flags
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -87,19 +89,7 @@ def _start_from_checkout(wheel: Path, tmp: Path) -> int:
     admin = _free_port()
     flags = [
         f"--{flag}=127.0.0.1:{admin if flag == 'admin.http.host-port' else 0}"
-        for flag in (
-            "admin.http.host-port",
-            "collector.otlp.grpc.host-port",
-            "collector.otlp.http.host-port",
-            "collector.http-server.host-port",
-            "collector.grpc-server.host-port",
-            "query.http-server.host-port",
-            "query.grpc-server.host-port",
-            "processor.jaeger-compact.server-host-port",
-            "processor.jaeger-binary.server-host-port",
-            "http-server.host-port",
-            "collector.zipkin.host-port",
-        )
+        for flag in listener_flags("all-in-one")
     ]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH")}
     proc = subprocess.Popen(

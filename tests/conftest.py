@@ -15,6 +15,7 @@ import pytest
 from pyjaeger.agent.config import AgentConfig, UDPServerConfig
 from pyjaeger.cmd.app import App
 from pyjaeger.cmd.config import AdminConfig, Config
+from pyjaeger.cmd.flags import listener_flags
 from pyjaeger.collector.config import CollectorConfig
 from pyjaeger.hostport import HostPort
 from pyjaeger.query.config import QueryConfig
@@ -102,19 +103,7 @@ def build_span(
 
 
 # Every listener the all-in-one opens, by flag: a process on free loopback ports gets them all at 0.
-ALL_IN_ONE_LISTENERS = (
-    "admin.http.host-port",
-    "collector.otlp.grpc.host-port",
-    "collector.otlp.http.host-port",
-    "collector.http-server.host-port",
-    "collector.grpc-server.host-port",
-    "query.http-server.host-port",
-    "query.grpc-server.host-port",
-    "processor.jaeger-compact.server-host-port",
-    "processor.jaeger-binary.server-host-port",
-    "http-server.host-port",
-    "collector.zipkin.host-port",
-)
+ALL_IN_ONE_LISTENERS = tuple(listener_flags("all-in-one"))
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from dataclasses import fields, replace
 from typing import Any, TypeVar, get_type_hints
 
 from pyjaeger.cmd.config import Config
-from pyjaeger.cmd.flag_rules import Flag, given_text, parse_text
+from pyjaeger.cmd.flag_rules import HOST_PORT, OPTIONAL_HOST_PORT, Flag, given_text, parse_text
 from pyjaeger.cmd.flag_table import FLAGS
 
-__all__ = ["COMMANDS", "add_flags", "build_config", "flag_value", "describe"]
+__all__ = ["COMMANDS", "add_flags", "build_config", "flag_value", "describe", "listener_flags"]
 
 T = TypeVar("T")
 
@@ -35,6 +35,12 @@ COMMANDS: Mapping[str, tuple[frozenset[str], Mapping[str, str]]] = {
 def _flags_for(command: str) -> list[Flag]:
     groups, overrides = COMMANDS[command]
     return [replace(f, override=overrides.get(f.name)) for f in FLAGS if f.group in groups]
+
+
+def listener_flags(command: str) -> list[str]:
+    """The names of the flags that place the command's listeners (host:port flags), for what
+    starts a server with every listener somewhere of its choosing (tests, the wheel check)."""
+    return [f.name for f in _flags_for(command) if f.kind in (HOST_PORT, OPTIONAL_HOST_PORT)]
 
 
 def add_flags(parser: argparse.ArgumentParser, command: str) -> None:

@@ -21,6 +21,9 @@ __all__ = [
     "SPAN_KINDS",
     "STATUS_CODES",
     "KIND_NUMBERS",
+    "STATUS_NUMBERS",
+    "STATUS_ERROR",
+    "MADE_UP_TAG_KEYS",
     "DecodeResult",
     "span_tags",
     "add_span_fields_as_tags",
@@ -34,6 +37,23 @@ NO_SERVICE_NAME = "OTLPResourceNoServiceName"
 SPAN_KINDS = ("", "internal", "server", "client", "producer", "consumer")
 STATUS_CODES = ("", "OK", "ERROR")
 KIND_NUMBERS = {name: i for i, name in enumerate(SPAN_KINDS) if name}
+STATUS_NUMBERS = {name: i for i, name in enumerate(STATUS_CODES) if name}
+STATUS_ERROR = STATUS_NUMBERS["ERROR"]
+# The keys of the tags decoding makes from a span's scope and fields (`span_tags`,
+# `add_span_fields_as_tags`), and of the log field it makes from an event's name: they are not
+# in the span's own bytes.
+MADE_UP_TAG_KEYS = frozenset(
+    {
+        "otel.scope.name",
+        "otel.scope.version",
+        "span.kind",
+        "otel.status_code",
+        "otel.status_description",
+        "error",
+        "w3c.tracestate",
+        "event",
+    }
+)
 
 _STRING = ValueType.STRING
 _CHILD_OF = SpanRefType.CHILD_OF
@@ -67,7 +87,7 @@ def add_span_fields_as_tags(
         add(KeyValue("span.kind", _STRING, SPAN_KINDS[kind]))
     if 0 < code < len(STATUS_CODES):
         add(KeyValue("otel.status_code", _STRING, STATUS_CODES[code]))
-        if code == 2:
+        if code == STATUS_ERROR:
             add(KeyValue("error", ValueType.BOOL, True))
     if message:
         add(KeyValue("otel.status_description", _STRING, message))

@@ -33,7 +33,7 @@ from typing import Any
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from pyjaeger.codecs.otel_translate import KIND_NUMBERS, NO_SERVICE_NAME
+from pyjaeger.codecs.otel_translate import KIND_NUMBERS, NO_SERVICE_NAME, STATUS_ERROR, STATUS_NUMBERS
 from pyjaeger.codecs.otlp import SCALAR_FIELDS
 from pyjaeger.model import FLAG_SAMPLED, KeyValue, Process, Span, SpanRefType, ValueType
 
@@ -47,13 +47,10 @@ __all__ = [
     "unix_nano",
 ]
 
-STATUS_ERROR = 2  # OTLP StatusCode ERROR
-
 _FIELD_OF_TYPE = {t: name for name, t in SCALAR_FIELDS.items()}
 _MAX_UNIX_NANO = (1 << 64) - 1
 _STRING = ValueType.STRING
 _BOOL = ValueType.BOOL
-_STATUS_CODES = {"OK": 1, "ERROR": STATUS_ERROR}
 # Scope tag keys: the current names, then those of translators before 2023.
 _SCOPE_KEYS = ("otel.scope.name", "otel.scope.version")
 _LIBRARY_KEYS = ("otel.library.name", "otel.library.version")
@@ -123,7 +120,7 @@ def _span_fields(tags: list[KeyValue]) -> _SpanFields:
                     kind = number
                     continue
             elif key == "otel.status_code":
-                status = _STATUS_CODES.get(value.upper())
+                status = STATUS_NUMBERS.get(value.upper())
                 if status is not None:
                     code = status
                     continue

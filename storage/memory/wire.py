@@ -30,7 +30,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from pyjaeger.codecs import jaeger_thrift, thrift_wire
 from pyjaeger.codecs.errors import DecodeError, parse_protobuf
 from pyjaeger.codecs.limits import MAX_TIME_US, MIN_TIME_US
-from pyjaeger.codecs.otel_translate import SPAN_KINDS
+from pyjaeger.codecs.otel_translate import MADE_UP_TAG_KEYS, SPAN_KINDS
 from pyjaeger.codecs.otlp import any_value, id_problem, resource_process, scope_spans_to_model
 from pyjaeger.codecs.proto_wire import nested_fields
 from pyjaeger.model import FLAG_DEBUG, Process, Span
@@ -172,27 +172,11 @@ def wire_spans(blob: bytes, process: Process) -> list[Span]:
     return out
 
 
-# Tags OTLP decoding makes from span fields and scope (`otel_translate`), and the log field it
-# makes from an event's name: their keys are not in a blob's bytes.
-_MADE_UP_KEYS = frozenset(
-    {
-        "otel.scope.name",
-        "otel.scope.version",
-        "span.kind",
-        "otel.status_code",
-        "otel.status_description",
-        "error",
-        "w3c.tracestate",
-        "event",
-    }
-)
-
-
 def may_have_key(blob: bytes, key: str) -> bool:
     """False when no span tag or log field of the span in `blob` (any stored form: wire or
     packed) can be named `key`: every form keeps keys as their UTF-8 bytes, so a search skips
     most spans without decoding one."""
-    if is_wire(blob) and blob[0] == WIRE_OTLP and key in _MADE_UP_KEYS:
+    if is_wire(blob) and blob[0] == WIRE_OTLP and key in MADE_UP_TAG_KEYS:
         return True
     try:
         return key.encode() in blob
@@ -204,7 +188,7 @@ def otlp_tag_values(blob: bytes, key: str) -> list[tuple[int, Any]] | None:
     """(value type, value) of each span tag and log field named `key` of the span an OTLP blob
     holds, as decoding makes them, without converting the rest of the span; None for other
     forms and for the keys decoding makes up."""
-    if not is_wire(blob) or blob[0] != WIRE_OTLP or key in _MADE_UP_KEYS:
+    if not is_wire(blob) or blob[0] != WIRE_OTLP or key in MADE_UP_TAG_KEYS:
         return None
     span = trace_pb2.ScopeSpans.FromString(blob[1:]).spans[0]
     found: list[tuple[int, Any]] = [any_value(a.value) for a in span.attributes if a.key == key]
